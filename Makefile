@@ -1,0 +1,40 @@
+# Every target sets up what it needs: on a fresh machine `make demo` and `make test`
+# are the whole installation. The virtualenv is rebuilt when the dependencies change.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+READY := $(VENV)/.ready
+
+.PHONY: demo test check lint types contracts pytest bench clean
+
+$(READY): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $(READY)
+
+demo: $(READY)
+	$(BIN)/fleet sim --clusters 3 --out state/demo
+
+# `make test` is the whole check, as CI runs it: style, types, layer contracts, tests.
+test: check
+
+check: lint types contracts pytest
+
+lint: $(READY)
+	$(BIN)/ruff check fleet tests benchmarks
+	$(BIN)/ruff format --check fleet tests benchmarks
+
+types: $(READY)
+	$(BIN)/mypy
+
+contracts: $(READY)
+	$(BIN)/lint-imports
+
+pytest: $(READY)
+	$(BIN)/pytest
+
+bench: $(READY)
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache

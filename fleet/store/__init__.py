@@ -1,0 +1,4 @@
+"""The history adapter: syncs, drift and revisions in PostgreSQL, or in memory.
+
+The only package that imports asyncpg.
+"""

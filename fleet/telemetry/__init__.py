@@ -1,0 +1,1 @@
+"""Tracing and metric helpers: the `fleet.sync` span and the Prometheus registry."""

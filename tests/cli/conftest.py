@@ -1,0 +1,1 @@
+"""The command line is tested in-process through `fleet.cli.main`."""
