@@ -1,0 +1,1 @@
+"""Test helpers shared by several feature folders (fake clock, simulator fixtures, ...)."""
