@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from types import ModuleType
 
 import fleet
+from fleet.cli import sim
 from fleet.structs import errors
 
-SUBCOMMANDS: tuple[ModuleType, ...] = ()
+SUBCOMMANDS: tuple[ModuleType, ...] = (sim,)
 """Modules that each add one subcommand, in the order `--help` lists them."""
 
 
