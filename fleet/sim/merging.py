@@ -46,6 +46,10 @@ MISSING: Final[Any] = _Missing()
 """Stands for a value that is absent, where ``None`` is JSON ``null``."""
 
 _GONE: Final[Any] = _Missing()
+"""What pruning returns for a map or list that it leaves empty."""
+
+_WHOLE = "."
+"""Marks, in the trie of paths to prune, a node that goes with everything below it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +115,13 @@ class _Walker:
             return value
         out: dict[str, Any] | None = None
         for name, child in value.items():
+            try:
+                child_path = (*path, "f:" + name)
+            except TypeError:  # a YAML key such as 1 or true
+                self._invalid(path, f"field name {name!r} is not a string")
+                continue
             before = base_map.get(name, MISSING) if base_map is not None else MISSING
-            merged = self._value(child, before, (*path, "f:" + name), name, here)
+            merged = self._value(child, before, child_path, name, here)
             if merged is not before:
                 if out is None:
                     out = dict(base_map) if base_map is not None else {}
@@ -270,9 +279,6 @@ def prune(
         node[_WHOLE] = True
     pruned = _prune_map(obj, trie, "", table)
     return {} if pruned is _GONE else pruned
-
-
-_WHOLE = "."
 
 
 def _prune_map(

@@ -173,10 +173,11 @@ class _Entry:
         version = self.api_version if self.operation is Operation.UPDATE else ""
         return (self.manager, self.operation, version, self.subresource)
 
-    def with_fields(self, fields: FieldSet, *, time: str | None = None) -> _Entry:
-        if fields == self.fields and time is None:
+    def with_fields(self, fields: FieldSet) -> _Entry:
+        """This entry owning ``fields`` instead; its time stays, as when fields are taken."""
+        if fields == self.fields:
             return self
-        return dataclasses.replace(self, fields=fields, time=time or self.time, wire=None)
+        return dataclasses.replace(self, fields=fields, wire=None)
 
     def to_wire(self) -> Mapping[str, Any]:
         if self.wire is not None:
@@ -209,17 +210,15 @@ def apply(
     value that another manager owns would change; InvalidObjectError when ``config``
     cannot be applied. ``status`` in ``config`` is ignored, as on the main resource, and
     so is metadata the server keeps (uid, resourceVersion, ...).
+
+    Nothing is deep-copied: the result shares what did not change with ``live`` and
+    ``config``, so all three must be treated as immutable from here on.
     """
     api_version = str(config.get("apiVersion") or (live or {}).get("apiVersion") or "")
     if not api_version:
         raise InvalidObjectError("apiVersion must be set")
     table = listtypes.for_api_version(api_version)
-    walked = merging.walk(
-        _applied_part(config),
-        live if live is not None else merging.MISSING,
-        table=table,
-        strict=True,
-    )
+    walked = _walk(_applied_part(config), live, table=table, strict=True)
     applied = walked.paths - STRIPPED
     changed = walked.changed - STRIPPED
     entries = _entries_or_none(live) or []
@@ -273,13 +272,15 @@ def update(
     resource never own ``status``; writes to the ``status`` subresource own only it.
     ``managedFields`` in ``new`` replace the old ones when they are a valid, non-empty
     list (``[{}]`` clears them), as a client may send them; otherwise the old ones stand.
-    Returns ``new`` (shallow-copied where it changes) with managedFields updated.
+    Returns a shallow copy of ``new`` (and of its metadata) with managedFields updated.
+    Never refuses a write: invalid list items are left out of the fields; only an
+    object nested too deeply to walk raises InvalidObjectError.
     """
     api_version = str(new.get("apiVersion") or (old or {}).get("apiVersion") or "")
     table = listtypes.for_api_version(api_version)
-    walked = merging.walk(
+    walked = _walk(
         _without_managed_fields(new),
-        _without_managed_fields(old) if old is not None else merging.MISSING,
+        _without_managed_fields(old) if old is not None else None,
         table=table,
         strict=False,
     )
@@ -305,12 +306,30 @@ def update(
     return _with_entries(new, entries if mine is None else [*entries, mine])
 
 
+def _walk(
+    value: Mapping[str, Any],
+    base: Mapping[str, Any] | None,
+    *,
+    table: listtypes.Table,
+    strict: bool,
+) -> merging.Walk:
+    try:
+        return merging.walk(
+            value, merging.MISSING if base is None else base, table=table, strict=strict
+        )
+    except RecursionError:
+        # Kubernetes objects are a dozen levels deep; this one is hundreds.
+        raise InvalidObjectError("the object is nested too deeply") from None
+
+
 def _applied_part(config: Mapping[str, Any]) -> dict[str, Any]:
     part = {name: value for name, value in config.items() if name != "status"}
-    metadata = config.get("metadata")
-    if isinstance(metadata, dict):
-        if metadata.get("managedFields"):
-            raise InvalidObjectError("metadata.managedFields must be nil")
+    metadata = config.get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise InvalidObjectError("metadata must be an object")
+    if metadata.get("managedFields"):
+        raise InvalidObjectError("metadata.managedFields must be nil")
+    if metadata:
         part["metadata"] = {
             name: value for name, value in metadata.items() if name not in SERVER_METADATA
         }

@@ -131,6 +131,17 @@ def test_an_apply_without_api_version_is_invalid() -> None:
         )
 
 
+def test_an_object_nested_hundreds_deep_is_invalid_not_a_crash() -> None:
+    nested: dict[str, Any] = {}
+    for _ in range(2000):
+        nested = {"x": nested}
+    config = {"apiVersion": "example.com/v1", "kind": "Deep", "spec": nested}
+    with pytest.raises(ownership.InvalidObjectError, match="nested too deeply"):
+        ownership.apply(live=None, config=config, manager="fleet", force=False, now="T1")
+    with pytest.raises(ownership.InvalidObjectError, match="nested too deeply"):
+        ownership.update(old=None, new=config, manager="fleet", now="T1")
+
+
 def test_a_conflict_names_its_owner_as_the_api_server_does() -> None:
     assert ownership.Conflict(manager="helm", field=".data.a").owner == '"helm"'
     update = ownership.Conflict(
