@@ -114,6 +114,7 @@ class _Walker:
             self.changed.append(path)
             return value
         out: dict[str, Any] | None = None
+        table = self.table
         for name, child in value.items():
             try:
                 child_path = (*path, "f:" + name)
@@ -121,30 +122,24 @@ class _Walker:
                 self._invalid(path, f"field name {name!r} is not a string")
                 continue
             before = base_map.get(name, MISSING) if base_map is not None else MISSING
-            merged = self._value(child, before, child_path, name, here)
+            if isinstance(child, dict):
+                merged = self.map(child, before, child_path, name)
+            elif isinstance(child, list) and (list_type := table.get((here, name))) is not None:
+                merged = self._list(child, before, child_path, name, list_type)
+            else:
+                # A leaf: a scalar or an atomic list. Inline, as most fields are leaves.
+                self.paths.append(child_path)
+                if type(before) is type(child) and before == child:
+                    continue
+                self.changed.append(child_path)
+                if isinstance(before, dict | list) and type(before) is not type(child):
+                    self.reshaped = True
+                merged = child
             if merged is not before:
                 if out is None:
                     out = dict(base_map) if base_map is not None else {}
                 out[name] = merged
         return out if out is not None else base_map
-
-    def _value(self, child: Any, before: Any, path: Path, name: str, enclosing: str) -> Any:
-        if isinstance(child, dict):
-            return self.map(child, before, path, name)
-        if isinstance(child, list):
-            list_type = self.table.get((enclosing, name))
-            if list_type is not None:
-                return self._list(child, before, path, name, list_type)
-        self.paths.append(path)
-        if before is MISSING:
-            self.changed.append(path)
-            return child
-        if type(before) is type(child) and before == child:
-            return before
-        self.changed.append(path)
-        if isinstance(before, dict | list) and type(before) is not type(child):
-            self.reshaped = True
-        return child
 
     def _reshape(self, path: Path) -> None:
         self.changed.append(path)
