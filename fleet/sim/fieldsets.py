@@ -31,8 +31,6 @@ Path: TypeAlias = tuple[str, ...]
 FieldSet: TypeAlias = frozenset[Path]
 """The fields one manager owns."""
 
-EMPTY: FieldSet = frozenset()
-
 _MEMBER = "."
 _KIND_ORDER = {"f": 0, "k": 1, "v": 2, "i": 3}
 

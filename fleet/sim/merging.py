@@ -25,6 +25,7 @@ as a leaf (an empty associative list owns nothing), and a value whose shape chan
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -37,16 +38,21 @@ class InvalidObjectError(ValueError):
     """The applied configuration cannot be merged: the API server answers 422 Invalid."""
 
 
-class _Missing:
-    def __repr__(self) -> str:
-        return "MISSING"
+class Marker(enum.Enum):
+    """Stand-ins that are not JSON values.
+
+    A plain Enum, not a StrEnum: a marker must never compare equal to a string that an
+    object holds.
+    """
+
+    MISSING = "missing"
+    """A value that is absent, where ``None`` is JSON ``null``."""
+    GONE = "gone"
+    """What pruning returns for a map or list that it leaves empty."""
 
 
-MISSING: Final[Any] = _Missing()
-"""Stands for a value that is absent, where ``None`` is JSON ``null``."""
-
-_GONE: Final[Any] = _Missing()
-"""What pruning returns for a map or list that it leaves empty."""
+MISSING: Final = Marker.MISSING
+_GONE: Final = Marker.GONE
 
 _WHOLE = "."
 """Marks, in the trie of paths to prune, a node that goes with everything below it."""

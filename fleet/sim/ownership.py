@@ -17,8 +17,8 @@ not change is written back as the very dict it was read from, and an apply that
 changes nothing returns the live object itself, so that the server can skip the write.
 
 The semantics follow the API server's field manager (structured-merge-diff and the
-apiserver's `managedfields` package); where the simulator is simpler, the docs of
-`fleet sim` say so.
+apiserver's `managedfields` package); where the simulator is simpler,
+docs/simulator.md says so.
 """
 
 from __future__ import annotations
@@ -104,13 +104,15 @@ def _conflict_message(conflicts: tuple[Conflict, ...]) -> str:
     if len(conflicts) == 1:
         (only,) = conflicts
         return f"Apply failed with 1 conflict: conflict with {only.owner}: {only.field}"
-    lines: list[str] = []
-    last = None
+    # By manager, in the order of their identifiers; each manager's fields as given.
+    by_owner: dict[str, list[Conflict]] = {}
     for conflict in conflicts:
-        if conflict.identity != last:
-            lines.append(f"conflicts with {conflict.owner}:")
-            last = conflict.identity
-        lines.append(f"- {conflict.field}")
+        by_owner.setdefault(conflict.identity, []).append(conflict)
+    lines: list[str] = []
+    for identity in sorted(by_owner):
+        group = by_owner[identity]
+        lines.append(f"conflicts with {group[0].owner}:")
+        lines.extend(f"- {conflict.field}" for conflict in group)
     return f"Apply failed with {len(conflicts)} conflicts: " + "\n".join(lines)
 
 

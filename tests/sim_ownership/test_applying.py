@@ -152,3 +152,16 @@ def test_a_conflict_names_its_owner_as_the_api_server_does() -> None:
         subresource="scale",
     )
     assert update.owner == '"kubectl" with subresource "scale" using apps/v1'
+
+
+def test_a_conflict_error_groups_its_conflicts_by_manager_in_any_order() -> None:
+    error = ownership.ConflictError(
+        [
+            ownership.Conflict(manager="b", field=".x"),
+            ownership.Conflict(manager="a", field=".y"),
+            ownership.Conflict(manager="b", field=".z"),
+        ]
+    )
+    assert str(error) == (
+        'Apply failed with 3 conflicts: conflicts with "a":\n- .y\nconflicts with "b":\n- .x\n- .z'
+    )
