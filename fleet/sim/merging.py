@@ -18,9 +18,9 @@ structure: callers must treat live objects, configurations and results as immuta
 How values merge follows structured-merge-diff, the API server's library: maps merge
 key by key; lists listed in :mod:`fleet.sim.listtypes` merge item by item (keyed
 items keep the live order and new ones are appended; set values likewise); every other
-list, and every scalar, is replaced whole. An empty map in the configuration is owned
-as a leaf (an empty associative list owns nothing), and a value whose shape changes
-(a map where a string was) counts as changed.
+list, the few atomic maps listed there, and every scalar, are replaced whole. An empty
+map in the configuration is owned as a leaf (an empty associative list owns nothing),
+and a value whose shape changes (a map where a string was) counts as changed.
 """
 
 from __future__ import annotations
@@ -96,10 +96,11 @@ def fields_of(obj: Mapping[str, Any], *, table: listtypes.Table) -> fieldsets.Fi
 
 
 class _Walker:
-    __slots__ = ("changed", "paths", "reshaped", "strict", "table")
+    __slots__ = ("atomic_maps", "changed", "lists", "paths", "reshaped", "strict")
 
     def __init__(self, *, table: listtypes.Table, strict: bool) -> None:
-        self.table = table
+        self.lists = table.lists
+        self.atomic_maps = table.atomic_maps
         self.strict = strict
         self.paths: list[Path] = []
         self.changed: list[Path] = []
@@ -120,7 +121,7 @@ class _Walker:
             self.changed.append(path)
             return value
         out: dict[str, Any] | None = None
-        table = self.table
+        lists, atomic_maps = self.lists, self.atomic_maps
         for name, child in value.items():
             try:
                 child_path = (*path, "f:" + name)
@@ -128,12 +129,12 @@ class _Walker:
                 self._invalid(path, f"field name {name!r} is not a string")
                 continue
             before = base_map.get(name, MISSING) if base_map is not None else MISSING
-            if isinstance(child, dict):
+            if isinstance(child, dict) and (here, name) not in atomic_maps:
                 merged = self.map(child, before, child_path, name)
-            elif isinstance(child, list) and (list_type := table.get((here, name))) is not None:
+            elif isinstance(child, list) and (list_type := lists.get((here, name))) is not None:
                 merged = self._list(child, before, child_path, name, list_type)
             else:
-                # A leaf: a scalar or an atomic list. Inline, as most fields are leaves.
+                # A leaf: a scalar, an atomic list or map. Inline, as most fields are leaves.
                 self.paths.append(child_path)
                 if type(before) is type(child) and before == child:
                     continue
@@ -294,7 +295,7 @@ def _prune_map(
             del out[name]
             continue
         child = out[name]
-        list_type = table.get((here, name)) if isinstance(child, list) else None
+        list_type = table.lists.get((here, name)) if isinstance(child, list) else None
         if isinstance(child, dict):
             pruned = _prune_map(child, below, name, table)
         elif list_type is not None:

@@ -24,7 +24,7 @@ def test_custom_resources_merge_only_metadata_lists(
 
 
 def test_keys_are_listed_in_the_order_an_item_spells_them() -> None:
-    service_ports = listtypes.BUILT_IN[("spec", "ports")]
+    service_ports = listtypes.BUILT_IN.lists[("spec", "ports")]
     assert service_ports.keys == ("port", "protocol")
     assert dict(service_ports.defaults) == {"protocol": "TCP"}
-    assert listtypes.BUILT_IN[("metadata", "finalizers")].is_set
+    assert listtypes.BUILT_IN.lists[("metadata", "finalizers")].is_set
