@@ -39,6 +39,8 @@ duplicate key, managedFields set): the API server answers 422 Invalid."""
 
 
 class Operation(StrEnum):
+    """How a manager came to own its fields: by server-side apply, or by any other write."""
+
     APPLY = "Apply"
     UPDATE = "Update"
 

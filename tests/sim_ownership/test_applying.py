@@ -92,7 +92,7 @@ def test_a_scale_by_hand_is_refused_to_the_next_apply_until_it_forces() -> None:
 
     # A new image alone goes through: fleet does not touch the replicas it no longer owns.
     rolled = ownership.apply(
-        live=scaled, config={**_deployment(5, "web:2")}, manager="fleet", force=False, now="T3"
+        live=scaled, config=_deployment(5, "web:2"), manager="fleet", force=False, now="T3"
     )
     assert rolled["spec"]["replicas"] == 5
     with pytest.raises(ownership.ConflictError) as refused:
