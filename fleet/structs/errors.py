@@ -25,3 +25,13 @@ class UserError(FleetError):
         self.message = message
         self.where = where
         super().__init__(f"{where}: {message}" if where else message)
+
+
+class TerminalError(FleetError):
+    """Retrying cannot help: raised by a reconcile, the key is not retried.
+
+    The work queue forgets the key's failures and does not requeue it; the key runs
+    again only when something outside adds it (a new commit, a changed object). Use it
+    for failures that only a change of input can fix; anything else is retried with
+    backoff. A user-caused one may inherit from `UserError` as well.
+    """
