@@ -123,6 +123,23 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(serve(settings, args.out, explain=sys.stdout.isatty()))
 
 
+def announcement(sim: serving.Simulator, out: Path, inventory: Path, *, explain: bool) -> str:
+    """The ready line; on a terminal, followed by how to use a cluster with kubectl."""
+    line = (
+        f"fleet sim: serving {len(sim.names)} clusters at {sim.base_url}/clusters/<name> "
+        f"(port {sim.port}); kubeconfigs and {inventory.name} in {out}"
+    )
+    if not explain:
+        return line
+    more = " ..." if len(sim.names) > 5 else ""
+    return (
+        f"{line}\n"
+        f"  clusters: {', '.join(sim.names[:5])}{more}\n"
+        f"  try:      kubectl --kubeconfig {out / (sim.names[0] + '.kubeconfig')} get ns\n"
+        f"  stop with Ctrl-C"
+    )
+
+
 async def serve(settings: config.SimConfig, out: Path, *, explain: bool) -> int:
     """Serve until SIGINT or SIGTERM; 0 when stopped that way."""
     stop = asyncio.Event()
@@ -137,20 +154,7 @@ async def serve(settings: config.SimConfig, out: Path, *, explain: bool) -> int:
                 raise errors.UserError(
                     f"cannot write files: {error.strerror}", where=str(out)
                 ) from None
-            first = sim.names[0]
-            print(
-                f"fleet sim: serving {len(sim.names)} clusters at "
-                f"{sim.base_url}/clusters/<name> (port {sim.port}); "
-                f"kubeconfigs and {inventory.name} in {out}",
-                flush=True,
-            )
-            if explain:
-                print(
-                    f"  try: kubectl --kubeconfig {out / (first + '.kubeconfig')} get ns\n"
-                    f"  clusters: {', '.join(sim.names[:5])}{' ...' if len(sim.names) > 5 else ''}"
-                    f"\n  stop with Ctrl-C",
-                    flush=True,
-                )
+            print(announcement(sim, out, inventory, explain=explain), flush=True)
             await stop.wait()
     except OSError as error:
         raise errors.UserError(

@@ -51,7 +51,7 @@ class CounterSnapshot:
         return result
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{verb}={n}" for verb, n in self.counts.items() if n)
+        shown = ", ".join(f"{verb}={self.counts[verb]}" for verb in Verb if self.counts.get(verb))
         return f"CounterSnapshot({shown or 'nothing'})"
 
 

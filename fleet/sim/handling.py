@@ -14,6 +14,7 @@ so a `kubectl scale` is recorded as manager `kubectl`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 from aiohttp import web
@@ -374,5 +375,6 @@ async def _watch(
     if ending in (watching.Ending.DROPPED, watching.Ending.CLOSED) and request.transport:
         request.transport.abort()
         return response
-    await response.write_eof()
+    with contextlib.suppress(ConnectionResetError):
+        await response.write_eof()
     return response

@@ -115,13 +115,11 @@ class _Parser:
         return token
 
     def parse(self) -> LabelSelector:
-        requirements = []
+        requirements = [self.requirement()]
         while self.peek() is not None:
-            requirements.append(self.requirement())
-            if self.peek() is None:
-                break
             if self.take() != ",":
                 raise _error(self.text, "expected ','")
+            requirements.append(self.requirement())
         return LabelSelector(tuple(requirements))
 
     def requirement(self) -> Requirement:
@@ -201,11 +199,6 @@ class FieldSelector:
             if (actual == value) != equal:
                 return False
         return True
-
-    def single_name(self) -> str | None:
-        """The one name this selector pins, if it pins one (kubectl get NAME --watch)."""
-        names = [v for f, v, equal in self.terms if f == "metadata.name" and equal]
-        return names[0] if len(names) == 1 else None
 
 
 NO_FIELDS = FieldSelector()

@@ -214,6 +214,8 @@ async def run(settings: config.SimConfig | None = None) -> AsyncIterator[Simulat
         build_app(sim),
         access_log=None,
         handle_signals=False,
+        # A client that goes away cancels its handler, so an idle watch does not linger.
+        handler_cancellation=True,
         shutdown_timeout=settings.shutdown_timeout,
     )
     await runner.setup()

@@ -220,7 +220,7 @@ def merge_key(api_version: str) -> patching.MergeKey:
     table = listtypes.for_api_version(api_version)
 
     def key(path: tuple[str, ...]) -> str | None:
-        list_type = table.get((path[-2], path[-1])) if len(path) > 1 else None
+        list_type = table.lists.get((path[-2], path[-1])) if len(path) > 1 else None
         if list_type is None or list_type.is_set:
             return None
         # The strategic key is the one key without a default (containerPort, not protocol).

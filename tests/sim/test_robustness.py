@@ -1,0 +1,128 @@
+"""Nothing a client sends crashes the simulator or touches another cluster."""
+
+import json
+import random
+from typing import Any
+
+import pytest
+
+from fleet.sim import serving
+from tests.support.simulator import ApiSession
+
+CMS = "/api/v1/namespaces/default/configmaps"
+PATHS = [
+    CMS, f"{CMS}/a", f"{CMS}/a/status", "/api/v1/namespaces/default", "/api/v1/namespaces",
+    "/apis/apps/v1/namespaces/default/deployments/web", "/apis/apps/v1/namespaces/default/"
+    "deployments/web/scale", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/x.y.z",
+    "/api/v1/namespaces/default/services/web", "/api", "/apis/batch/v1/jobs",
+]  # fmt: skip
+CONTENT_TYPES = [
+    "application/json", "application/yaml", "application/merge-patch+json",
+    "application/json-patch+json", "application/strategic-merge-patch+json",
+    "application/apply-patch+yaml", "application/vnd.kubernetes.protobuf", "text/plain",
+]  # fmt: skip
+
+
+def random_value(rng: random.Random, depth: int = 0) -> Any:
+    choice = rng.randrange(9 if depth < 4 else 5)
+    scalars: list[Any] = [None, True, 1, -3.5, "x", "", "a" * 300, "ünï", [], {}]
+    if choice < 5:
+        return rng.choice(scalars)
+    if choice < 7:
+        return [random_value(rng, depth + 1) for _ in range(rng.randrange(4))]
+    keys = [
+        "apiVersion",
+        "kind",
+        "metadata",
+        "name",
+        "namespace",
+        "labels",
+        "spec",
+        "data",
+        "status",
+        "replicas",
+        "op",
+        "path",
+        "value",
+        "managedFields",
+        "finalizers",
+        "$patch",
+    ]
+    return {rng.choice(keys): random_value(rng, depth + 1) for _ in range(rng.randrange(5))}
+
+
+def random_body(rng: random.Random) -> bytes:
+    kind = rng.randrange(4)
+    if kind == 0:
+        return bytes(rng.randrange(256) for _ in range(rng.randrange(64)))
+    if kind == 1:
+        return json.dumps(random_value(rng)).encode()[: rng.randrange(1, 400)]
+    obj: dict[str, Any] = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}
+    extra = random_value(rng)
+    if isinstance(extra, dict):
+        obj.update(extra)
+    obj["metadata"] = random_value(rng) if rng.random() < 0.5 else obj["metadata"]
+    return json.dumps(obj).encode()
+
+
+async def test_random_requests_get_status_answers_and_spare_the_other_cluster(
+    sim: serving.Simulator, api: ApiSession
+) -> None:
+    rng = random.Random(20261122)
+    async with ApiSession(sim, "sim-001") as other:
+        await other.request("POST", CMS, body={"metadata": {"name": "safe"}})
+        before = sim.cluster("sim-001").store.resource_version
+        for _ in range(800):
+            method = rng.choice(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+            response = await api.request(
+                method,
+                rng.choice(PATHS),
+                data=random_body(rng),
+                content_type=rng.choice(CONTENT_TYPES),
+                params={"fieldManager": "fuzz"} if rng.random() < 0.7 else {},
+            )
+            assert response.status < 500, response
+            if response.status >= 400:
+                assert response.json()["kind"] == "Status", response
+        assert sim.cluster("sim-001").store.resource_version == before
+        assert (await other.request("GET", f"{CMS}/safe")).status == 200
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (b"{" * 5000, 400),
+        (b"[" * 150 + b"]" * 150, 400),
+        (b'{"metadata": {"name": "a"}, "data": {"x": NaN}}', 400),
+        (b"\xff\xfe", 400),
+        (b"", 400),
+    ],
+)
+async def test_hostile_json_bodies_are_400(api: ApiSession, data: bytes, code: int) -> None:
+    response = await api.request("POST", CMS, data=data)
+    assert response.status == code, response
+
+
+async def test_bodies_over_three_mebibytes_are_413(api: ApiSession) -> None:
+    big = {"metadata": {"name": "big"}, "data": {"blob": "x" * (3 * 1024 * 1024)}}
+    response = await api.request("POST", CMS, body=big)
+    assert response.status == 413
+    assert response.json()["reason"] == "RequestEntityTooLarge"
+    assert (await api.request("GET", f"{CMS}/big")).status == 404
+
+
+async def test_protobuf_bodies_are_415(api: ApiSession) -> None:
+    response = await api.request(
+        "POST", CMS, data=b"k8s\x00\n", content_type="application/vnd.kubernetes.protobuf"
+    )
+    assert response.status == 415
+    assert response.json()["reason"] == "UnsupportedMediaType"
+
+
+async def test_hostile_yaml_is_400(api: ApiSession) -> None:
+    for data in (b"a: !!python/object:os.system x", b"a: [1\n", b"? [a]\n: b\n", b"a: !!set {x}"):
+        response = await api.request(
+            "PATCH", f"{CMS}/a", data=data, content_type="application/apply-patch+yaml",
+            params={"fieldManager": "m"},
+        )  # fmt: skip
+        assert response.status == 400, (data, response)
