@@ -50,10 +50,17 @@ class VirtualCluster:
         self.faults = settings.faults
         self.random = random.Random(f"{settings.seed}:{name}")  # noqa: S311 - not for secrets
         self._next_ip = 10  # 10.96.0.1 is the kubernetes Service of a real cluster
+        self._now_second = -1
+        self._now_text = ""
         self.closed = False
 
     def now(self) -> str:
-        return rfc3339(self.clock())
+        moment = self.clock()
+        # Formatting a timestamp costs more than a write's bookkeeping; once a second does.
+        second = int(moment.timestamp())
+        if second != self._now_second:
+            self._now_second, self._now_text = second, rfc3339(moment)
+        return self._now_text
 
     def allocate_ip(self) -> str:
         address = _SERVICE_NETWORK.network_address + self._next_ip

@@ -32,7 +32,15 @@ class Decoded:
     """Keys that appeared twice in one JSON object (the later one wins)."""
 
 
-def decode_json(raw: bytes) -> Decoded:
+def decode_json(raw: bytes, *, find_duplicates: bool = True) -> Decoded:
+    """JSON into values; with `find_duplicates`, also the keys given twice (slower)."""
+    if not find_duplicates:
+        try:
+            value = json.loads(raw, parse_constant=_no_constant)
+        except (ValueError, RecursionError) as error:
+            raise DecodeError(f"error decoding JSON: {_first_line(error)}") from None
+        _check(value)
+        return Decoded(value)
     duplicates: list[str] = []
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -70,7 +78,7 @@ def decode_yaml(raw: bytes) -> Any:
     stripped = raw.lstrip()
     if stripped.startswith(b"{"):
         try:
-            return decode_json(raw).value
+            return decode_json(raw, find_duplicates=False).value
         except DecodeError:
             pass  # YAML flow mappings also start with "{"; let the YAML parser say why
     try:

@@ -438,7 +438,7 @@ def patch(
     if options.force:
         raise statuses.bad_request("force is only allowed for apply patches")
     try:
-        operations = decoding.decode_json(body).value
+        operations = decoding.decode_json(body, find_duplicates=False).value
     except decoding.DecodeError as error:
         raise statuses.bad_request(str(error)) from None
     stored = _existing(cluster, rtype, namespace, name)
