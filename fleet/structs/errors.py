@@ -25,3 +25,36 @@ class UserError(FleetError):
         self.message = message
         self.where = where
         super().__init__(f"{where}: {message}" if where else message)
+
+
+class UnsafePathError(UserError):
+    """A path, tree entry or symlink would lead outside the repository or the bundle.
+
+    Raised before anything is read through it: fleet never follows such a path.
+    """
+
+
+class UnsupportedEntryError(UserError):
+    """A repository entry fleet deliberately does not read: a submodule, or a symlink to
+    a directory."""
+
+
+class PathNotFoundError(UserError):
+    """A file or directory that a read names does not exist at that revision."""
+
+
+class UnknownRevisionError(UserError):
+    """A branch, tag or (short) commit SHA that the mirror does not have."""
+
+
+class SourceLimitError(UserError):
+    """A read would pass one of the limits in `GitSettings`.
+
+    ``limit`` is the setting's name, so the message tells the operator which knob to turn
+    (or the author which file to split).
+    """
+
+    def __init__(self, message: str, *, where: str, limit: str, value: int) -> None:
+        self.limit = limit
+        self.value = value
+        super().__init__(f"{message} (limit {limit}={value})", where=where)
