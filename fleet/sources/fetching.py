@@ -36,6 +36,8 @@ commit a target pins -- and nothing else (not GitHub's refs/pull/*)."""
 
 _SPOOL_BYTES = 16 << 20
 _MAX_MESSAGE = 500
+_MAX_VERIFIED_TREES = 100_000
+"""About 10 MiB of tree ids; past it the set starts again (one full check)."""
 _SHA = re.compile(rb"^[0-9a-f]{40}$")
 
 
@@ -92,11 +94,14 @@ def transfer(
     tracked: Collection[bytes],
     max_bytes: int,
     cancelled: threading.Event,
+    verified: set[bytes],
 ) -> Transfer:
     """Fetch every branch and tag into the object store and verify the result.
 
     ``tracked`` are the refs whose commit and tree must be complete; a tracked ref the
     remote lacks is not an error here (the caller decides what a missing branch means).
+    ``verified`` holds trees already known complete (objects are never removed from a
+    mirror, so they stay complete); it is skipped, and grows by what this fetch checks.
     """
     written = 0
 
@@ -140,7 +145,7 @@ def transfer(
         finally:
             git_client.close()
         refs = _valid_refs(result.refs)
-        _verify(repo, refs, tracked)
+        _verify(repo, refs, tracked, verified)
         return Transfer(refs=refs, pack_bytes=written)
 
 
@@ -181,7 +186,9 @@ def _local_refs(repo: Repo) -> dict[bytes, bytes]:
     return _valid_refs(refs)
 
 
-def _verify(repo: Repo, refs: Mapping[bytes, bytes], tracked: Collection[bytes]) -> None:
+def _verify(
+    repo: Repo, refs: Mapping[bytes, bytes], tracked: Collection[bytes], verified: set[bytes]
+) -> None:
     store = repo.object_store
     for name, sha in refs.items():
         if ObjectID(sha) not in store:
@@ -193,17 +200,19 @@ def _verify(repo: Repo, refs: Mapping[bytes, bytes], tracked: Collection[bytes])
         commit = store[ObjectID(head)]
         if not isinstance(commit, Commit):
             raise FetchError(f"{name.decode()} points at {head.decode()}, which is not a commit")
-        _check_tree(repo, commit.tree, name)
+        if len(verified) > _MAX_VERIFIED_TREES:
+            verified.clear()
+        verified.update(_check_tree(repo, commit.tree, name, verified))
 
 
-def _check_tree(repo: Repo, root: bytes, ref: bytes) -> None:
+def _check_tree(repo: Repo, root: bytes, ref: bytes, verified: set[bytes]) -> set[bytes]:
     """Every tree under ``root`` readable and every blob present (gitlinks aside: they
-    name commits of other repositories)."""
+    name commits of other repositories); returns the trees it checked."""
     store = repo.object_store
     pending, seen = [root], set()
     while pending:
         sha = pending.pop()
-        if sha in seen:
+        if sha in seen or sha in verified:
             continue
         seen.add(sha)
         try:
@@ -217,6 +226,7 @@ def _check_tree(repo: Repo, root: bytes, ref: bytes) -> None:
                 pending.append(entry.sha)
             elif not S_ISGITLINK(entry.mode) and entry.sha not in store:
                 raise FetchError(f"{ref.decode()}: blob {entry.sha.decode()} did not arrive")
+    return seen
 
 
 def _remove_partial_packs(path: Path) -> None:

@@ -128,6 +128,7 @@ class GitMirror:
         self._upcoming: asyncio.Future[FetchResult] | None = None
         self._runner: asyncio.Task[None] | None = None
         self._straggler: asyncio.Future[fetching.Transfer] | None = None
+        self._verified_trees: set[bytes] = set()
         self._fetching = False
         self._closed = False
         self._last_attempt: datetime | None = None
@@ -148,7 +149,11 @@ class GitMirror:
         make_reader = functools.partial(
             reading.RepositoryReader, path, settings=setup.settings, count_bytes=count
         )
-        reader = await asyncio.get_running_loop().run_in_executor(executor, make_reader)
+        try:
+            reader = await asyncio.get_running_loop().run_in_executor(executor, make_reader)
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
         return cls(remote, setup, refs=refs, reader=reader, executor=executor)
 
     @property
@@ -232,9 +237,6 @@ class GitMirror:
             self._runner = asyncio.create_task(self._run_fetches(), name=f"fetch {self.url}")
         return await asyncio.shield(upcoming)
 
-    def changes(self, branch: str) -> AsyncIterator[HeadChange]:
-        return self._changes_of(branch)
-
     async def resolve(self, name: str) -> Revision:
         return await self._read(functools.partial(self._reader.resolve, name))
 
@@ -266,7 +268,8 @@ class GitMirror:
         self._executor.shutdown(wait=False)
         self._metrics.forget(self.url)
 
-    async def _changes_of(self, branch: str) -> AsyncIterator[HeadChange]:
+    async def changes(self, branch: str) -> AsyncIterator[HeadChange]:
+        """The branch's head now (if any), then each new one; ends at close."""
         seen: HeadChange | None = None
         while True:
             async with self._changed:
@@ -311,7 +314,7 @@ class GitMirror:
             "fleet.git.refs": list(tracked),
             "fleet.git.revision.before": [before[branch] or "" for branch in tracked],
         }
-        pack_bytes, error = 0, None
+        pack_bytes, error, vanished = 0, None, []
         with _tracer.start_as_current_span("fleet.fetch", attributes=attributes) as span:
             try:
                 transferred = await self._transfer(set(tracked.values()))
@@ -330,6 +333,12 @@ class GitMirror:
             else:
                 outcome = FetchOutcome.UPDATED if refs != self._refs else FetchOutcome.UNCHANGED
                 pack_bytes = transferred.pack_bytes
+                vanished = [
+                    branch
+                    for branch, ref in tracked.items()
+                    if ref not in transferred.refs
+                    and (self._remote_refs is None or ref in self._remote_refs)
+                ]
                 self._refs, self._remote_refs = refs, transferred.refs
                 self._failures, self._last_error = 0, None
                 self._last_success, self._last_success_at = self._clock.utcnow(), self._clock.now()
@@ -338,7 +347,7 @@ class GitMirror:
             span.set_attribute("fleet.git.result", outcome.value)
             context = span.get_span_context()
         self._fetching = False
-        self._record(outcome, started=started, error=error)
+        self._record(outcome, started=started, error=error, vanished=vanished)
         await self._announce(before, after, context)
         return FetchResult(self.url, outcome, before, after, error, pack_bytes, context)
 
@@ -365,6 +374,7 @@ class GitMirror:
                 tracked=tracked,
                 max_bytes=self._settings.max_fetch_bytes,
                 cancelled=cancelled,
+                verified=self._verified_trees,
             )
         )
         try:
@@ -384,16 +394,16 @@ class GitMirror:
         secrets = [self._credentials.password.reveal()] if self._credentials else []
         return remotes.redact(fetching.describe(failure), secrets)
 
-    def _record(self, outcome: FetchOutcome, *, started: float, error: str | None) -> None:
+    def _record(
+        self, outcome: FetchOutcome, *, started: float, error: str | None, vanished: list[str]
+    ) -> None:
         self._metrics.fetches.labels(url=self.url, result=outcome.value).inc()
         self._metrics.fetch_duration.labels(url=self.url).observe(self._clock.now() - started)
         self._metrics.consecutive_failures.labels(url=self.url).set(self._failures)
         if error is not None:
             _log.warning("fetch of %s failed (%d in a row): %s", self.url, self._failures, error)
-        for branch in self._tracked:
-            state = self.state(branch)
-            if state.status is SourceStatus.BRANCH_MISSING:
-                _log.warning("%s: %s", self.url, state.last_error)
+        for branch in vanished:
+            _log.warning("%s: %s", self.url, self.state(branch).last_error)
 
     async def _announce(
         self,

@@ -7,8 +7,9 @@ the files given (what a CI job that renders a directory and pushes it would prod
 with the previous head as parent -- or none, to rewrite history as a force-push does.
 
 The functions block (they write objects to disk); from async code call them through
-`asyncio.to_thread`. All objects of one commit are written as one pack, so publishing
-20,000 files costs one file write, not 20,000.
+`asyncio.to_thread`. The new objects of one commit are written as one pack, so
+publishing 20,000 files costs one file write, not 20,000, and a commit that changes
+one file writes one blob and the trees above it.
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ def publish_files(
         commit.author_timezone = commit.commit_timezone = 0
         commit.message = message.encode() if message.endswith("\n") else f"{message}\n".encode()
         objects[commit.id] = commit
-        repo.object_store.add_objects([(obj, None) for obj in objects.values()])
+        store = repo.object_store
+        store.add_objects([(obj, None) for obj in objects.values() if obj.id not in store])
         if not repo.refs.set_if_equals(ref, parent, commit.id):
             raise RuntimeError(f"{branch} moved while publishing; publish again")
         return Revision(commit.id.decode())

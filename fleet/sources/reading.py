@@ -32,7 +32,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from dulwich.objects import S_ISGITLINK, Blob, Commit, ObjectID, ShaFile, Tag, Tree
 from dulwich.refs import Ref
@@ -50,7 +50,42 @@ _MAX_TAG_DEPTH = 8
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 _SHORT_SHA = re.compile(r"^[0-9a-f]{4,39}$")
 
+_TREE_CACHE_BYTES = 8 << 20
+"""Parsed trees kept between reads: reading 1,000 bundles parses ``bundles/`` (1,000
+entries) once instead of 1,000 times."""
+
 _Object = TypeVar("_Object", bound=ShaFile)
+_Key = TypeVar("_Key")
+_Value = TypeVar("_Value")
+
+
+class _Cache(Generic[_Key, _Value]):
+    """Least recently used entries up to a total size; an entry bigger than the whole
+    budget is not kept."""
+
+    def __init__(self, budget: int) -> None:
+        self._budget = budget
+        self._entries: OrderedDict[_Key, tuple[_Value, int]] = OrderedDict()
+        self.size = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: _Key) -> _Value | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        self._entries.move_to_end(key)
+        return entry[0]
+
+    def put(self, key: _Key, value: _Value, size: int) -> None:
+        if size > self._budget or key in self._entries:
+            return
+        self._entries[key] = (value, size)
+        self.size += size
+        while self.size > self._budget:
+            _, (_, evicted) = self._entries.popitem(last=False)
+            self.size -= evicted
 
 
 def normalize(path: str) -> str:
@@ -77,13 +112,15 @@ class RepositoryReader:
         self._repo = Repo(str(path))
         self._settings = settings
         self._count_bytes = count_bytes
-        self._cache: OrderedDict[tuple[ObjectID, str], tuple[SourceFile, ...]] = OrderedDict()
-        self._cached_bytes = 0
+        self._directories: _Cache[tuple[ObjectID, str], tuple[SourceFile, ...]] = _Cache(
+            settings.read_cache_bytes
+        )
+        self._trees: _Cache[ObjectID, Tree] = _Cache(_TREE_CACHE_BYTES)
 
     def __repr__(self) -> str:
         return (
-            f"RepositoryReader({self._repo.path!r}, cached={len(self._cache)} directories, "
-            f"{self._cached_bytes} bytes)"
+            f"RepositoryReader({self._repo.path!r}, cached={len(self._directories)} "
+            f"directories, {self._directories.size} bytes)"
         )
 
     def close(self) -> None:
@@ -136,7 +173,7 @@ class RepositoryReader:
         wanted = normalize(path)
         if not wanted:
             raise errors.UnsupportedEntryError("is a directory, not a file", where="/")
-        with _Walk(self._repo, self._settings, root="", count=self._count_bytes) as walk:
+        with self._walk(root="") as walk:
             root = walk.load(self._commit(revision).tree, Tree, "/")
             mode, sha = walk.entry(root, wanted)
             if stat.S_ISDIR(mode):
@@ -146,38 +183,28 @@ class RepositoryReader:
     def read_directory(self, revision: Revision, path: str) -> tuple[SourceFile, ...]:
         """Every file under ``path``, recursively, sorted by path."""
         wanted = normalize(path)
-        with _Walk(self._repo, self._settings, root=wanted, count=self._count_bytes) as walk:
+        with self._walk(root=wanted) as walk:
             root = walk.load(self._commit(revision).tree, Tree, "/")
             directory = root.id
             if wanted:
                 mode, directory = walk.entry(root, wanted)
-                if stat.S_ISLNK(mode):
-                    raise errors.UnsupportedEntryError(
-                        "is a symlink; fleet does not follow symlinks to directories",
-                        where=wanted,
-                    )
+                _refuse_link(mode, wanted)
                 if not stat.S_ISDIR(mode):
                     raise errors.UnsupportedEntryError("is not a directory", where=wanted)
-            cached = self._cache.get((directory, wanted))
+            cached = self._directories.get((directory, wanted))
             if cached is not None:
-                self._cache.move_to_end((directory, wanted))
                 return cached
             files = tuple(
                 SourceFile(file_path, walk.file_data(root, file_path, mode, sha))
                 for file_path, mode, sha in sorted(walk.files(directory, wanted))
             )
-        self._remember((directory, wanted), files)
+        self._directories.put((directory, wanted), files, sum(len(file.data) for file in files))
         return files
 
-    def _remember(self, key: tuple[ObjectID, str], files: tuple[SourceFile, ...]) -> None:
-        size = sum(len(file.data) for file in files)
-        if size > self._settings.read_cache_bytes:
-            return
-        self._cache[key] = files
-        self._cached_bytes += size
-        while self._cached_bytes > self._settings.read_cache_bytes:
-            _, evicted = self._cache.popitem(last=False)
-            self._cached_bytes -= sum(len(file.data) for file in evicted)
+    def _walk(self, *, root: str) -> _Walk:
+        return _Walk(
+            self._repo, self._settings, root=root, count=self._count_bytes, trees=self._trees
+        )
 
     def _commit(self, revision: Revision) -> Commit:
         where = f"revision {revision!r}"
@@ -212,9 +239,16 @@ class _Walk:
     """One read: the limits it has used so far, and the object headers it may consult."""
 
     def __init__(
-        self, repo: Repo, settings: GitSettings, *, root: str, count: Callable[[int], None]
+        self,
+        repo: Repo,
+        settings: GitSettings,
+        *,
+        root: str,
+        count: Callable[[int], None],
+        trees: _Cache[ObjectID, Tree],
     ) -> None:
         self._store = repo.object_store
+        self._trees = trees
         self._settings = settings
         self._root = root
         self._count = count
@@ -235,6 +269,11 @@ class _Walk:
         not a tree: a big directory is bounded by the file count) the file limit."""
         if limit is None:
             limit = self._settings.max_file_bytes if kind is Blob else self._settings.max_read_bytes
+        cached = self._trees.get(sha) if kind is Tree else None
+        if isinstance(cached, kind):
+            self._check_size(cached.raw_length(), path, limit)
+            self._bytes += cached.raw_length()
+            return cached
         size = self._sizes.size(sha)
         if size is not None:
             self._check_size(size, path, limit)
@@ -251,6 +290,8 @@ class _Walk:
             self._check_size(raw, path, limit)
         self._bytes += raw
         self._count(raw)
+        if isinstance(found, Tree):
+            self._trees.put(sha, found, raw)
         return found
 
     def _check_size(self, size: int, path: str, limit: int) -> None:
@@ -281,10 +322,7 @@ class _Walk:
                 raise errors.PathNotFoundError("does not exist", where=walked) from None
             if index == len(parts) - 1:
                 return mode, sha
-            if stat.S_ISLNK(mode):
-                raise errors.UnsupportedEntryError(
-                    "is a symlink; fleet does not follow symlinks to directories", where=walked
-                )
+            _refuse_link(mode, walked)
             if not stat.S_ISDIR(mode):
                 raise errors.PathNotFoundError(f"is not a directory (reading {path})", where=walked)
             tree = self.load(sha, Tree, walked)
@@ -316,10 +354,7 @@ class _Walk:
         read's root directory."""
         target = path
         for _ in range(_MAX_SYMLINK_HOPS):
-            if S_ISGITLINK(mode):
-                raise errors.UnsupportedEntryError(
-                    "is a submodule; fleet reads only the repository it fetched", where=path
-                )
+            _refuse_link(mode, path, symlinks=False)
             if stat.S_ISDIR(mode):
                 raise errors.UnsupportedEntryError(
                     f"is a symlink to the directory {target or '/'}; fleet does not follow "
@@ -361,6 +396,18 @@ class _Walk:
                 where=path,
             )
         return target
+
+
+def _refuse_link(mode: int, path: str, *, symlinks: bool = True) -> None:
+    """Submodules are never read; symlinks are not followed where a directory is needed."""
+    if S_ISGITLINK(mode):
+        raise errors.UnsupportedEntryError(
+            "is a submodule; fleet reads only the repository it fetched", where=path
+        )
+    if symlinks and stat.S_ISLNK(mode):
+        raise errors.UnsupportedEntryError(
+            "is a symlink; fleet does not follow symlinks to directories", where=path
+        )
 
 
 def _entry_path(base: str, name: bytes) -> str:

@@ -204,6 +204,7 @@ class PackingClient(GitClient):
         self._objects = list(objects)
         self._gate = gate
         self.calls = 0
+        self.finished = threading.Event()
 
     def fetch_pack(  # type: ignore[override]
         self,
@@ -214,10 +215,13 @@ class PackingClient(GitClient):
         **kwargs: Any,
     ) -> FetchPackResult:
         self.calls += 1
-        determine_wants(self._refs)
-        if self._gate is not None:
-            self._gate.wait()
-        pack = io.BytesIO()
-        write_pack_objects(pack, self._objects, DEFAULT_OBJECT_FORMAT)
-        pack_data(pack.getvalue())
-        return FetchPackResult(dict(self._refs), {}, b"fake")
+        try:
+            determine_wants(self._refs)
+            if self._gate is not None:
+                self._gate.wait()
+            pack = io.BytesIO()
+            write_pack_objects(pack, self._objects, DEFAULT_OBJECT_FORMAT)
+            pack_data(pack.getvalue())
+            return FetchPackResult(dict(self._refs), {}, b"fake")
+        finally:
+            self.finished.set()

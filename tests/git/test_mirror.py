@@ -233,7 +233,7 @@ async def test_a_pack_that_lacks_an_object_never_moves_the_branch(
 async def test_a_transfer_that_times_out_is_never_overlapped(
     open_mirror: OpenMirror, origin: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    settings = GitSettings(state_dir=tmp_path / "state", fetch_timeout=0.2)
+    settings = GitSettings(state_dir=tmp_path / "state", fetch_timeout=0.5)
     mirror = await open_mirror(str(origin), settings=settings)
     source = mirror.track("main")
     commit, objects = _objects_for(origin, b"slow")
@@ -241,12 +241,13 @@ async def test_a_transfer_that_times_out_is_never_overlapped(
     stalled = PackingClient(refs={b"refs/heads/main": commit.id}, objects=objects, gate=gate)
     monkeypatch.setattr(remotes, "connect", lambda remote, **options: (stalled, "/"))
     timed_out = await source.fetch()
-    assert timed_out.last_error == "timed out after 0.2 s"
+    assert timed_out.last_error == "timed out after 0.5 s"
     still = await source.fetch()
     assert still.last_error == "the transfer of an earlier fetch that timed out is still running"
     assert stalled.calls == 1
     assert "fetching=False" in repr(mirror)
     gate.set()
+    await asyncio.to_thread(stalled.finished.wait)  # it stops at its first chunk
     healthy = PackingClient(refs={b"refs/heads/main": commit.id}, objects=objects)
     monkeypatch.setattr(remotes, "connect", lambda remote, **options: (healthy, "/"))
     recovered = await source.fetch()

@@ -345,3 +345,17 @@ async def test_reader_repr(open_mirror: OpenMirror, origin: Path) -> None:
     assert re.fullmatch(
         r"RepositoryReader\('.*', cached=1 directories, 17 bytes\)", repr(mirror._reader)
     )
+
+
+async def test_submodules_are_refused_wherever_they_are_met(
+    open_mirror: OpenMirror, origin: Path
+) -> None:
+    plant(origin, {b"bundle": {b"vendor": Entry(GITLINK, b"a" * 40)}})
+    mirror = await mirrored(open_mirror, origin)
+    for read in (
+        mirror.read_directory(head(mirror), "bundle/vendor"),
+        mirror.read_file(head(mirror), "bundle/vendor/x.yaml"),
+        mirror.read_file(head(mirror), "bundle/vendor"),
+    ):
+        with pytest.raises(errors.UnsupportedEntryError, match="bundle/vendor: is a submodule"):
+            await read

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+from dulwich import client
 
 from fleet.sources import remotes
 from fleet.sources.remotes import Transport
@@ -160,3 +162,17 @@ def test_credentials_never_show_their_password() -> None:
     assert "pw-visible?" not in repr(found)
     assert "pw-visible?" not in repr(GitSettings(http_password=Secret("pw-visible?")))
     assert str(Secret("pw-visible?")) == "Secret('***')"
+
+
+def test_ssh_remotes_use_the_system_ssh_without_prompts(tmp_path: Path) -> None:
+    key = tmp_path / "id_ed25519"
+    git, path = remotes.connect(
+        remotes.parse("git@github.com:org/repo.git"),
+        credentials=None,
+        timeout=30,
+        ssh_key_file=key,
+    )
+    assert isinstance(git, client.SSHGitClient)
+    assert (git.host, git.username, path) == ("github.com", "git", "org/repo.git")
+    assert git.ssh_command.startswith("ssh -o BatchMode=yes -o ConnectTimeout=30")
+    assert git.key_filename == str(key)
