@@ -18,6 +18,7 @@ from fleet.planning.parsing import Document, Path
 from fleet.structs.problems import Location, Problem, did_you_mean
 
 _Choice = TypeVar("_Choice", bound=StrEnum)
+_T = TypeVar("_T")
 
 
 def describe(path: Path) -> str:
@@ -73,6 +74,31 @@ class Checker:
                 self.fail(path, f"{describe(path)} is missing {key!r}")
         return value
 
+    def get(
+        self, entry: dict[str, Any], path: Path, key: str, check: Callable[[Path, Any], _T]
+    ) -> _T | None:
+        """``check`` of the value of ``key`` in ``entry``, or None if the key is absent.
+
+        An absent required key was reported by `fields`; it is not reported again as a
+        value of the wrong type.
+        """
+        return check((*path, key), entry[key]) if key in entry else None
+
+    def each(
+        self,
+        path: Path,
+        value: Any,
+        build: Callable[[Path, Any], _T | None],
+        *,
+        required: bool = False,
+    ) -> list[_T]:
+        """What ``build`` makes of each entry of the list ``value`` (failed entries left out)."""
+        return [
+            built
+            for at, item in self.items(path, value, required=required)
+            if (built := build(at, item)) is not None
+        ]
+
     def items(self, path: Path, value: Any, *, required: bool) -> list[tuple[Path, Any]]:
         """The entries of a list, each with its path; an empty required list is a problem."""
         if not isinstance(value, list):
@@ -109,12 +135,17 @@ class Checker:
         return {key: item for key, item in found.items() if item is not None}
 
     def checked(
-        self, path: Path, value: str | None, check: Callable[[str], str | None]
+        self,
+        path: Path,
+        value: str | None,
+        check: Callable[[str], str | None],
+        *,
+        at_key: bool = False,
     ) -> str | None:
         """``value`` if ``check`` finds nothing wrong with it (None is passed through)."""
         problem = check(value) if value is not None else None
         if problem is not None:
-            self.fail(path, f"{describe(path)}: {problem}")
+            self.fail(path, f"{describe(path)}: {problem}", at_key=at_key)
             return None
         return value
 
@@ -133,17 +164,26 @@ class Checker:
             self.fail(path, f"{describe(path)}: unknown value {text!r}{hint}")
             return None
 
-    def unique(self, named: Iterable[tuple[Path, str]], what: str) -> None:
+    def unique(self, path: Path, entries: Any, what: str) -> None:
+        """No two entries of the list at ``path`` have the same ``name``.
+
+        This reads the entries as written, so that an entry with another problem is
+        still compared by name.
+        """
         seen: dict[str, Location] = {}
-        for path, name in named:
+        for index, entry in enumerate(entries if isinstance(entries, list) else []):
+            name = entry.get("name") if isinstance(entry, dict) else None
+            if not isinstance(name, str):
+                continue
+            at = (*path, index, "name")
             if name in seen:
-                self.fail(path, f"duplicate {what} name {name!r} (first at line {seen[name].line})")
+                self.fail(at, f"duplicate {what} name {name!r} (first at line {seen[name].line})")
             else:
-                seen[name] = self.document.where(path)
+                seen[name] = self.document.where(at)
 
     def labels(self, path: Path, value: Any) -> dict[str, str]:
         labels = self.text_map(path, value)
         for key, label in labels.items():
-            self.checked((*path, key), key, naming.label_key_problem)
+            self.checked((*path, key), key, naming.label_key_problem, at_key=True)
             self.checked((*path, key), label, naming.label_value_problem)
         return labels

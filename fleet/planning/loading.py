@@ -68,7 +68,11 @@ def load(data: bytes, *, path: str = "fleet.yaml") -> FleetSpec:
 
 
 class _FleetChecker(checking.Checker):
-    """The `fleet.yaml` format, key by key."""
+    """The `fleet.yaml` format, key by key.
+
+    A problem makes a builder return None (or leave a part out), and checking goes on;
+    since `load` raises when any problem was found, a partly built spec never escapes.
+    """
 
     def fleet(self, path: str) -> FleetSpec | None:
         root = self.fields(
@@ -79,33 +83,22 @@ class _FleetChecker(checking.Checker):
         )
         if root is None:
             return None
-        if "apiVersion" in root and self.text(("apiVersion",), root["apiVersion"]) not in (
-            None,
-            API_VERSION,
-        ):
-            self.fail(("apiVersion",), f"apiVersion must be {API_VERSION!r}")
-        if "kind" in root and self.text(("kind",), root["kind"]) not in (None, KIND):
-            self.fail(("kind",), f"kind must be {KIND!r}")
-        bundles = {
-            at: bundle
-            for at, item in (
-                self.items(("bundles",), root["bundles"], required=True)
-                if "bundles" in root
-                else []
-            )
-            if (bundle := self.bundle(at, item)) is not None
-        }
-        policies = {
-            at: policy
-            for at, item in self.items(("policies",), root.get("policies", []), required=False)
-            if (policy := self.policy(at, item)) is not None
-        }
-        self.unique((((*at, "name"), bundle.name) for at, bundle in bundles.items()), "bundle")
-        self.unique((((*at, "name"), policy.name) for at, policy in policies.items()), "policy")
-        self.dependencies(root.get("bundles"))
-        return FleetSpec(
-            path=path, bundles=tuple(bundles.values()), policies=tuple(policies.values())
+        self.get(root, (), "apiVersion", lambda at, value: self.constant(at, value, API_VERSION))
+        self.get(root, (), "kind", lambda at, value: self.constant(at, value, KIND))
+        bundles = self.get(
+            root, (), "bundles", lambda at, value: self.each(at, value, self.bundle, required=True)
         )
+        policies = self.get(
+            root, (), "policies", lambda at, value: self.each(at, value, self.policy)
+        )
+        self.unique(("bundles",), root.get("bundles"), "bundle")
+        self.unique(("policies",), root.get("policies"), "policy")
+        self.dependencies(root.get("bundles"))
+        return FleetSpec(path=path, bundles=tuple(bundles or ()), policies=tuple(policies or ()))
+
+    def constant(self, path: Path, value: Any, expected: str) -> None:
+        if self.text(path, value) not in (None, expected):
+            self.fail(path, f"{checking.describe(path)} must be {expected!r}")
 
     def bundle(self, path: Path, value: Any) -> Bundle | None:
         entry = self.fields(
@@ -116,46 +109,32 @@ class _FleetChecker(checking.Checker):
         )
         if entry is None:
             return None
-        name = self.name((*path, "name"), entry.get("name"))
-        bundle_path = self.bundle_path((*path, "path"), entry.get("path"))
-        target_entries = (
-            self.items((*path, "targets"), entry["targets"], required=True)
-            if "targets" in entry
-            else []
+        name = self.get(entry, path, "name", self.name)
+        bundle_path = self.get(entry, path, "path", self.bundle_path)
+        targets = self.get(
+            entry,
+            path,
+            "targets",
+            lambda at, value: self.each(at, value, self.target, required=True),
         )
-        targets = {at: target for at, item in target_entries if (target := self.target(at, item))}
-        self.unique((((*at, "name"), target.name) for at, target in targets.items()), "target")
-        namespace = (
-            self.name((*path, "namespace"), entry["namespace"]) if "namespace" in entry else None
-        )
-        depends_on = [
-            BundleName(item)
-            for item in self.texts((*path, "dependsOn"), entry.get("dependsOn", []))
-        ]
-        drift = (
-            self.choice((*path, "drift"), entry["drift"], Drift)
-            if "drift" in entry
-            else Drift.CORRECT
-        )
-        labels = self.labels((*path, "labels"), entry.get("labels", {}))
-        params = self.params((*path, "params"), entry.get("params", {}))
-        if (
-            name is None
-            or bundle_path is None
-            or len(targets) != len(target_entries)
-            or drift is None
-        ):
+        self.unique((*path, "targets"), entry.get("targets"), "target")
+        namespace = self.get(entry, path, "namespace", self.name)
+        labels = self.get(entry, path, "labels", self.labels) or {}
+        params = self.get(entry, path, "params", self.params) or {}
+        depends_on = self.get(entry, path, "dependsOn", self.texts) or []
+        drift = self.get(entry, path, "drift", lambda at, value: self.choice(at, value, Drift))
+        if name is None or bundle_path is None or targets is None:
             return None
         return Bundle(
             name=BundleName(name),
             path=bundle_path,
             location=self.document.where(path),
-            targets=tuple(targets.values()),
+            targets=tuple(targets),
             namespace=namespace,
             labels=labels,
             params=params,
-            depends_on=tuple(depends_on),
-            drift=drift,
+            depends_on=tuple(BundleName(dependency) for dependency in depends_on),
+            drift=drift or Drift.CORRECT,
         )
 
     def bundle_path(self, path: Path, value: Any) -> str | None:
@@ -176,10 +155,9 @@ class _FleetChecker(checking.Checker):
         return None
 
     def params(self, path: Path, value: Any) -> dict[str, str]:
-        hint = " (parameters are strings: quote the value)"
-        params = self.text_map(path, value, hint=hint)
+        params = self.text_map(path, value, hint=" (parameters are strings: quote the value)")
         for key in params:
-            self.checked((*path, key), key, naming.parameter_problem)
+            self.checked((*path, key), key, naming.parameter_problem, at_key=True)
         return params
 
     def target(self, path: Path, value: Any) -> Target | None:
@@ -191,21 +169,14 @@ class _FleetChecker(checking.Checker):
         )
         if entry is None:
             return None
-        name = self.name((*path, "name"), entry.get("name"))
-        selector = self.selector((*path, "clusterSelector"), entry.get("clusterSelector"))
-        revision = None
-        if "revision" in entry:
-            revision = self.text((*path, "revision"), entry["revision"], hint=" (quote it)")
-            if revision is not None and not _REVISION.fullmatch(revision):
-                at = (*path, "revision")
-                self.fail(
-                    at, f"{checking.describe(at)} must be a commit: 7 to 40 lower-case hex digits"
-                )
-                revision = None
-        patch_entries = self.items((*path, "patches"), entry.get("patches", []), required=False)
-        patches = [patch for item in patch_entries if (patch := self.patch(*item)) is not None]
-        params = self.params((*path, "params"), entry.get("params", {}))
-        if name is None or selector is None or len(patches) != len(patch_entries):
+        name = self.get(entry, path, "name", self.name)
+        selector = self.get(entry, path, "clusterSelector", self.selector)
+        revision = self.get(entry, path, "revision", self.revision)
+        patches = self.get(
+            entry, path, "patches", lambda at, value: self.each(at, value, self.patch)
+        )
+        params = self.get(entry, path, "params", self.params) or {}
+        if name is None or selector is None:
             return None
         return Target(
             name=name,
@@ -213,38 +184,51 @@ class _FleetChecker(checking.Checker):
             location=self.document.where(path),
             params=params,
             revision=revision,
-            patches=tuple(patches),
+            patches=tuple(patches or ()),
         )
+
+    def revision(self, path: Path, value: Any) -> str | None:
+        revision = self.text(path, value, hint=" (quote it)")
+        if revision is not None and not _REVISION.fullmatch(revision):
+            self.fail(
+                path, f"{checking.describe(path)} must be a commit: 7 to 40 lower-case hex digits"
+            )
+            return None
+        return revision
 
     def selector(self, path: Path, value: Any) -> Selector | None:
         entry = self.fields(path, value, optional=("matchLabels", "matchExpressions"))
         if entry is None:
             return None
-        requirements = [
-            Requirement(key, Operator.IN, frozenset([label]))
-            for key, label in self.labels(
-                (*path, "matchLabels"), entry.get("matchLabels", {})
-            ).items()
-        ]
-        expressions = self.items(
-            (*path, "matchExpressions"), entry.get("matchExpressions", []), required=False
+        labels = self.get(entry, path, "matchLabels", self.labels) or {}
+        expressions = (
+            self.get(
+                entry,
+                path,
+                "matchExpressions",
+                lambda at, value: self.each(at, value, self.requirement),
+            )
+            or []
         )
-        for at, item in expressions:
-            requirement = self.requirement(at, item)
-            if requirement is None:
-                return None
-            requirements.append(requirement)
-        return Selector(tuple(requirements))
+        matching = [
+            Requirement(key, Operator.IN, frozenset([label])) for key, label in labels.items()
+        ]
+        return Selector((*matching, *expressions))
 
     def requirement(self, path: Path, value: Any) -> Requirement | None:
         entry = self.fields(path, value, required=("key", "operator"), optional=("values",))
         if entry is None:
             return None
-        key = self.checked(
-            (*path, "key"), self.text((*path, "key"), entry.get("key")), naming.label_key_problem
+        key = self.get(
+            entry,
+            path,
+            "key",
+            lambda at, value: self.checked(at, self.text(at, value), naming.label_key_problem),
         )
-        operator = self.choice((*path, "operator"), entry.get("operator"), Operator)
-        values = self.texts((*path, "values"), entry.get("values", []))
+        operator = self.get(
+            entry, path, "operator", lambda at, value: self.choice(at, value, Operator)
+        )
+        values = self.get(entry, path, "values", self.texts) or []
         for index, label in enumerate(values):
             self.checked((*path, "values", index), label, naming.label_value_problem)
         if operator in (Operator.IN, Operator.NOT_IN) and not values:
@@ -256,15 +240,16 @@ class _FleetChecker(checking.Checker):
         return Requirement(key, operator, frozenset(values))
 
     def patch(self, path: Path, value: Any) -> Patch | None:
-        entry = self.fields(path, value, required=("target",), optional=tuple(PatchType))
+        entry = self.fields(
+            path, value, required=("target",), optional=[kind.value for kind in PatchType]
+        )
         if entry is None:
             return None
-        target = self.patch_target((*path, "target"), entry.get("target"))
+        target = self.get(entry, path, "target", self.patch_target)
         kinds = [kind for kind in PatchType if kind in entry]
         if len(kinds) != 1:
-            self.fail(
-                path, f"a patch needs exactly one of {PatchType.MERGE!r} and {PatchType.JSON!r}"
-            )
+            choices = f"{PatchType.MERGE.value!r} and {PatchType.JSON.value!r}"
+            self.fail(path, f"a patch needs exactly one of {choices}")
             return None
         kind = kinds[0]
         body_path = (*path, kind.value)
@@ -282,16 +267,12 @@ class _FleetChecker(checking.Checker):
         entry = self.fields(path, value, required=("kind", "name"), optional=("group", "namespace"))
         if entry is None:
             return None
-        found = {key: self.text((*path, key), item) for key, item in entry.items()}
-        kind, name = found.get("kind"), found.get("name")
+        kind, name, group, namespace = (
+            self.get(entry, path, key, self.text) for key in ("kind", "name", "group", "namespace")
+        )
         if kind is None or name is None:
             return None
-        return PatchTarget(
-            kind=kind,
-            name=name,
-            group=found.get("group"),
-            namespace=found.get("namespace"),
-        )
+        return PatchTarget(kind=kind, name=name, group=group, namespace=namespace)
 
     def json_patch(self, path: Path, value: Any) -> bool:
         """Whether ``value`` is a list of well-formed RFC 6902 operations."""
@@ -300,23 +281,23 @@ class _FleetChecker(checking.Checker):
             operation = self.fields(at, item, required=("op", "path"), optional=("value", "from"))
             if operation is None:
                 continue
-            op = self.text((*at, "op"), operation.get("op"))
+            op = self.get(operation, at, "op", self.text)
             if op is not None and op not in _JSON_PATCH_OPS:
                 self.fail(
                     (*at, "op"), f"unknown operation {op!r}{did_you_mean(op, _JSON_PATCH_OPS)}"
                 )
             for key in ("path", "from"):
-                pointer = self.text((*at, key), operation[key]) if key in operation else ""
-                if pointer and not pointer.startswith("/"):
-                    self.fail(
-                        (*at, key),
-                        f"{checking.describe((*at, key))} must be a JSON pointer starting with '/'",
-                    )
+                self.get(operation, at, key, self.pointer)
             if op in ("add", "replace", "test") and "value" not in operation:
                 self.fail(at, f"operation {op!r} needs a 'value'")
             if op in ("move", "copy") and "from" not in operation:
                 self.fail(at, f"operation {op!r} needs a 'from'")
         return len(self.problems) == before
+
+    def pointer(self, path: Path, value: Any) -> None:
+        pointer = self.text(path, value)
+        if pointer and not pointer.startswith("/"):
+            self.fail(path, f"{checking.describe(path)} must be a JSON pointer starting with '/'")
 
     def policy(self, path: Path, value: Any) -> Policy | None:
         entry = self.fields(
@@ -324,30 +305,28 @@ class _FleetChecker(checking.Checker):
         )
         if entry is None:
             return None
-        name = self.name((*path, "name"), entry.get("name"))
+        name = self.get(entry, path, "name", self.name)
         if not any(rule in entry for rule in _RULES):
             self.fail(path, f"a policy needs at least one rule: {', '.join(_RULES)}")
-        cluster_selector = self.selector(
-            (*path, "clusterSelector"), entry.get("clusterSelector", {})
-        )
-        bundle_selector = self.selector((*path, "bundleSelector"), entry.get("bundleSelector", {}))
-        deny_kinds = self.texts((*path, "denyKinds"), entry.get("denyKinds", []))
+        cluster_selector = self.get(entry, path, "clusterSelector", self.selector)
+        bundle_selector = self.get(entry, path, "bundleSelector", self.selector)
+        deny_kinds = self.get(entry, path, "denyKinds", self.texts) or []
         for index, kind in enumerate(deny_kinds):
             if not kind or kind.startswith(".") or kind.endswith("."):
                 self.fail(
                     (*path, "denyKinds", index), "a denied kind is written Kind or Kind.group"
                 )
-        require_labels = self.texts((*path, "requireLabels"), entry.get("requireLabels", []))
+        require_labels = self.get(entry, path, "requireLabels", self.texts) or []
         for index, key in enumerate(require_labels):
             self.checked((*path, "requireLabels", index), key, naming.label_key_problem)
-        flags = {rule: self.flag((*path, rule), entry.get(rule, False)) for rule in _RULES[2:]}
-        if name is None or cluster_selector is None or bundle_selector is None:
+        flags = {rule: self.get(entry, path, rule, self.flag) or False for rule in _RULES[2:]}
+        if name is None:
             return None
         return Policy(
             name=name,
             location=self.document.where(path),
-            cluster_selector=cluster_selector,
-            bundle_selector=bundle_selector,
+            cluster_selector=cluster_selector or Selector(),
+            bundle_selector=bundle_selector or Selector(),
             deny_kinds=frozenset(deny_kinds),
             require_labels=tuple(require_labels),
             require_limits=flags["requireLimits"],

@@ -80,6 +80,6 @@ class Problem:
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` for the closest of ``choices``, or ``""`` if none is close."""
     # Case is compared apart, so that `in` suggests `In` as readily as `Inn` does.
-    by_folded = {choice.casefold(): choice for choice in choices}
+    by_folded = {str(choice).casefold(): str(choice) for choice in choices}
     close = difflib.get_close_matches(word.casefold(), list(by_folded), n=1, cutoff=0.6)
     return f" (did you mean {by_folded[close[0]]!r}?)" if close else ""
