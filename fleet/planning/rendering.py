@@ -250,14 +250,16 @@ def _identity_problem(manifest: Any) -> str | None:
     """What keeps ``manifest`` from being a Kubernetes object with a key, or None."""
     if not isinstance(manifest, dict):
         return "a manifest must be a mapping (one object)"
-    for field_name in ("apiVersion", "kind"):
-        if not isinstance(manifest.get(field_name), str) or not manifest[field_name]:
-            return f"{field_name} must be a non-empty string"
     metadata = manifest.get("metadata")
-    if not isinstance(metadata, dict):
-        return "metadata must be a mapping"
-    if not isinstance(metadata.get("name"), str) or not metadata["name"]:
-        return "metadata.name must be a non-empty string"
+    for field_name, value in (
+        ("apiVersion", manifest.get("apiVersion")),
+        ("kind", manifest.get("kind")),
+        ("metadata.name", metadata.get("name") if isinstance(metadata, dict) else None),
+    ):
+        if value is None:
+            return f"{field_name} is missing"
+        if not isinstance(value, str) or not value:
+            return f"{field_name} must be a non-empty string"
     if not isinstance(metadata.get("namespace", ""), str):
         return "metadata.namespace must be a string"
     return None

@@ -33,7 +33,12 @@ def test_spec_error_message_lists_every_problem_under_the_file() -> None:
 def test_a_valid_spec_becomes_typed_values() -> None:
     spec, _ = repos.load(repos.REPOS / "basic")
     base, web = spec.bundles
-    assert (base.name, base.path, base.namespace, base.drift) == ("base", "base", None, Drift.CORRECT)
+    assert (base.name, base.path, base.namespace, base.drift) == (
+        "base",
+        "base",
+        None,
+        Drift.CORRECT,
+    )
     assert (web.path, web.namespace, web.depends_on) == ("apps/web", "web", ("base",))
     assert dict(web.params) == {"greeting": "hello", "tier": "bundle"}
     canary, prod, rest = web.targets
