@@ -251,10 +251,12 @@ def _identity_problem(manifest: Any) -> str | None:
     if not isinstance(manifest, dict):
         return "a manifest must be a mapping (one object)"
     metadata = manifest.get("metadata")
+    if not isinstance(metadata, dict):
+        return "metadata is missing" if metadata is None else "metadata must be a mapping"
     for field_name, value in (
         ("apiVersion", manifest.get("apiVersion")),
         ("kind", manifest.get("kind")),
-        ("metadata.name", metadata.get("name") if isinstance(metadata, dict) else None),
+        ("metadata.name", metadata.get("name")),
     ):
         if value is None:
             return f"{field_name} is missing"

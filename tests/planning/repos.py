@@ -25,7 +25,7 @@ def cluster(name: str, **labels: str) -> Cluster:
 
 
 def read_files(root: pathlib.Path, directory: str) -> list[SourceFile]:
-    """Every file below ``directory`` of the repository at ``root``, as the Git adapter gives them."""
+    """Every file below ``directory`` of the repository at ``root``, as Git would give them."""
     return [
         SourceFile(path.relative_to(root).as_posix(), path.read_bytes())
         for path in sorted((root / directory).rglob("*"))

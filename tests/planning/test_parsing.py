@@ -76,7 +76,8 @@ LAUGHS = b"a: &a [x, x, x, x, x, x, x, x, x, x]\n" + b"".join(
             b"a: [1, 2\nb: 3\n",
             [],
             [
-                "f.yaml:2:2: invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence at line 1)"
+                "f.yaml:2:2: invalid YAML: did not find expected ',' or ']'"
+                " (while parsing a flow sequence at line 1)"
             ],
         ),
         (

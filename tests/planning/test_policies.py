@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from fleet.structs.objects import ClusterName
 from tests.planning import repos
 
 POLICIES = repos.REPOS / "policies"
@@ -35,15 +36,16 @@ PROD_ONLY = [
 
 @pytest.mark.parametrize(("env", "expected"), [("dev", BASELINE), ("prod", BASELINE + PROD_ONLY)])
 def test_violations_name_object_policy_and_rule(env: str, expected: list[str]) -> None:
-    state = repos.render(POLICIES, repos.cluster(env, env=env)).states[env]
-    app, agent = state.bundles
+    state = repos.render(POLICIES, repos.cluster(env, env=env)).states[ClusterName(env)]
+    app, _agent = state.bundles
     assert sorted(map(str, app.problems)) == sorted(line.format(env) for line in expected)
-    assert app.blocked and not app.objects
+    assert app.blocked
+    assert not app.objects
 
 
 def test_a_bundle_selector_can_exempt_one_bundle() -> None:
     # The node agent is privileged and on the host network, and `baseline` exempts it.
-    state = repos.render(POLICIES, repos.cluster("dev", env="dev")).states["dev"]
+    state = repos.render(POLICIES, repos.cluster("dev", env="dev")).states[ClusterName("dev")]
     agent = state.bundles[1]
     assert not agent.blocked
     assert [str(desired.key) for desired in agent.objects] == ["DaemonSet.apps kube-system/agent"]

@@ -12,6 +12,7 @@ from fleet.planning import loading, manifests, rendering
 from fleet.planning.specs import BundleSource
 from fleet.structs import errors
 from fleet.structs.clusters import Cluster
+from fleet.structs.objects import ClusterName
 from fleet.structs.sources import SourceFile
 from tests.planning import repos
 
@@ -30,7 +31,7 @@ CLUSTERS = {
 def test_each_cluster_gets_its_first_matching_target_rendered(
     name: str, labels: dict[str, str], target: str
 ) -> None:
-    state = repos.render(BASIC, repos.cluster(name, **labels)).states[name]
+    state = repos.render(BASIC, repos.cluster(name, **labels)).states[ClusterName(name)]
     assert [(bundle.name, bundle.target) for bundle in state.bundles] == [
         ("base", "all"),
         ("web", target),
@@ -42,7 +43,9 @@ def test_each_cluster_gets_its_first_matching_target_rendered(
 
 
 def test_bundle_options_and_object_sources_reach_the_engine() -> None:
-    state = repos.render(BASIC, repos.cluster("prod-eu", env="prod", region="eu")).states["prod-eu"]
+    state = repos.render(BASIC, repos.cluster("prod-eu", env="prod", region="eu")).states[
+        ClusterName("prod-eu")
+    ]
     web = state.bundle("web")
     assert web is not None
     assert (web.namespace, web.depends_on, web.drift.value, web.revision) == (
@@ -81,7 +84,8 @@ PROBLEMS_BY_CLUSTER = {
         " cluster dev has no label 'region' (used as '${cluster.labels.region}')",
         "one/objects.yaml:8:6: [cluster dev, bundle one, target dev]"
         " unterminated '${' (write '$${' for a literal '${')",
-        "one/objects.yaml:10:1: [cluster dev, bundle one, target dev] ClusterRole.rbac.authorization"
+        "one/objects.yaml:10:1: [cluster dev, bundle one, target dev]"
+        " ClusterRole.rbac.authorization"
         ".k8s.io oops/reader: ClusterRole is cluster-scoped; remove metadata.namespace",
         "one/objects.yaml:16:1: [cluster dev, bundle one, target dev] Secret token:"
         " Secret is namespaced, but neither the object nor bundle 'one' gives a namespace",
@@ -103,7 +107,7 @@ PROBLEMS_BY_CLUSTER = {
 
 @pytest.mark.parametrize(("name", "expected"), PROBLEMS_BY_CLUSTER.items())
 def test_problems_block_their_bundle_on_their_cluster(name: str, expected: list[str]) -> None:
-    state = repos.render(PROBLEMS, repos.cluster(name, env=name)).states[name]
+    state = repos.render(PROBLEMS, repos.cluster(name, env=name)).states[ClusterName(name)]
     assert sorted(map(str, state.problems)) == sorted(expected)
     assert all(bundle.blocked and not bundle.objects for bundle in state.bundles)
 
@@ -128,7 +132,9 @@ def test_other_bundles_and_clusters_go_on_despite_problems() -> None:
     )
     for state in render.states.values():
         base, web = state.bundles
-        assert base.blocked and not web.blocked and len(web.objects) == 5
+        assert base.blocked
+        assert not web.blocked
+        assert len(web.objects) == 5
 
 
 def test_an_object_in_two_bundles_blocks_the_later_bundle() -> None:
@@ -137,7 +143,7 @@ def test_an_object_in_two_bundles_blocks_the_later_bundle() -> None:
         SourceFile("apps/web/ns.yaml", b"apiVersion: v1\nkind: Namespace\nmetadata: {name: web}\n")
     )
     state = rendering.render_fleet(spec=spec, clusters=[repos.cluster("a")], files=files).states[
-        "a"
+        ClusterName("a")
     ]
     base, web = state.bundles
     assert not base.blocked
@@ -148,11 +154,12 @@ def test_an_object_in_two_bundles_blocks_the_later_bundle() -> None:
 
 
 def test_unreadable_and_unread_directories_are_problems_of_their_bundle() -> None:
-    spec, files = repos.load(BASIC)
-    files[BundleSource("base")] = errors.UserError("no such directory", where="base@4b1c0de")
-    del files[BundleSource("apps/web")]
-    state = rendering.render_fleet(spec=spec, clusters=[repos.cluster("a")], files=files).states[
-        "a"
+    spec, _ = repos.load(BASIC)
+    read: dict[BundleSource, list[SourceFile] | errors.UserError] = {
+        BundleSource("base"): errors.UserError("no such directory", where="base@4b1c0de")
+    }
+    state = rendering.render_fleet(spec=spec, clusters=[repos.cluster("a")], files=read).states[
+        ClusterName("a")
     ]
     assert [str(problem) for problem in state.problems] == [
         "base: cannot read the bundle: base@4b1c0de: no such directory",
@@ -174,14 +181,14 @@ def test_a_pinned_target_renders_the_files_of_its_revision() -> None:
     }
     clusters = [repos.cluster("prod", env="prod"), repos.cluster("dev")]
     states = rendering.render_fleet(spec=spec, clusters=clusters, files=files).states
-    prod, dev = (states[name].bundles[0] for name in ("prod", "dev"))
+    prod, dev = (states[ClusterName(name)].bundles[0] for name in ("prod", "dev"))
     assert (prod.revision, prod.objects[0].manifest["data"]) == ("4b1c0de", {"v": "old"})
     assert (dev.revision, dev.objects[0].manifest["data"]) == (None, {"v": "new"})
     assert str(prod.objects[0].source) == "web/c.yaml@4b1c0de:1:1"
 
 
 def test_a_cluster_no_target_selects_gets_no_bundle() -> None:
-    state = repos.render(PROBLEMS, repos.cluster("prod", env="prod")).states["prod"]
+    state = repos.render(PROBLEMS, repos.cluster("prod", env="prod")).states[ClusterName("prod")]
     assert [bundle.name for bundle in state.bundles] == ["two", "empty", "broken"]
 
 
@@ -218,8 +225,10 @@ def test_digests_do_not_depend_on_the_order_of_files_documents_or_keys(seed: int
     reordered = {source: _shuffled(found, seed) for source, found in files.items()}
     after = rendering.render_fleet(spec=spec, clusters=clusters, files=reordered)
     for name, state in before.states.items():
-        assert state.digest == after.states[name].digest
-        assert [b.digest for b in state.bundles] == [b.digest for b in after.states[name].bundles]
+        assert state.digest == after.states[ClusterName(name)].digest
+        assert [b.digest for b in state.bundles] == [
+            b.digest for b in after.states[ClusterName(name)].bundles
+        ]
 
 
 def test_a_change_changes_the_digest_of_its_bundle_and_cluster_only() -> None:
@@ -235,11 +244,15 @@ def test_a_change_changes_the_digest_of_its_bundle_and_cluster_only() -> None:
         for file in files[source]
     ]
     after = rendering.render_fleet(spec=spec, clusters=clusters, files=files)
-    assert after.states["d"].digest == before.states["d"].digest
-    assert after.states["p"].digest != before.states["p"].digest
+    assert after.states[ClusterName("d")].digest == before.states[ClusterName("d")].digest
+    assert after.states[ClusterName("p")].digest != before.states[ClusterName("p")].digest
     changed = [
         bundle.name
-        for bundle, old in zip(after.states["p"].bundles, before.states["p"].bundles, strict=True)
+        for bundle, old in zip(
+            after.states[ClusterName("p")].bundles,
+            before.states[ClusterName("p")].bundles,
+            strict=True,
+        )
         if bundle.digest != old.digest
     ]
     assert changed == ["monitoring"]
@@ -251,5 +264,7 @@ def test_render_cluster_reuses_bundles_parsed_once() -> None:
     clusters = [Cluster(name=repos.cluster(f"c{i}").name) for i in range(3)]
     states = [rendering.render_cluster(spec=spec, cluster=c, parsed=parsed) for c in clusters]
     whole = rendering.render_fleet(spec=spec, clusters=clusters, files=files)
-    assert [state.digest for state in states] == [whole.states[c.name].digest for c in clusters]
+    assert [state.digest for state in states] == [
+        whole.states[ClusterName(c.name)].digest for c in clusters
+    ]
     assert len({state.bundles[0].digest for state in states}) == 1

@@ -1,4 +1,4 @@
-"""Parameters: precedence, escaping, structure kept, and a missing one is an error with its place."""
+"""Parameters: precedence, escaping, structure kept, and a missing one is a located error."""
 
 from __future__ import annotations
 
@@ -70,7 +70,8 @@ def test_problems_name_the_place_and_parameter(text: str, problems: list[str]) -
 
 def test_a_secret_value_is_never_quoted_in_a_problem() -> None:
     _, problems = _fill("stringData:\n  password: 'hunter2-${missing}'\n")
-    assert problems and all("hunter2" not in problem for problem in problems)
+    assert problems
+    assert all("hunter2" not in problem for problem in problems)
 
 
 def test_each_fill_is_a_fresh_copy() -> None:
