@@ -61,7 +61,7 @@ def load(data: bytes, *, path: str = "fleet.yaml") -> FleetSpec:
         message = f"expected one YAML document holding a {KIND}, found {count}"
         raise errors.SpecError([Problem(where, message)], path=path)
     checker = _FleetChecker(parsed.documents[0])
-    spec = checker.fleet(path)
+    spec = checker.fleet()
     if checker.problems or spec is None:
         raise errors.SpecError(sorted(checker.problems, key=Problem.sort_key), path=path)
     return spec
@@ -74,7 +74,7 @@ class _FleetChecker(checking.Checker):
     since `load` raises when any problem was found, a partly built spec never escapes.
     """
 
-    def fleet(self, path: str) -> FleetSpec | None:
+    def fleet(self) -> FleetSpec | None:
         root = self.fields(
             (),
             self.document.value,
@@ -94,7 +94,7 @@ class _FleetChecker(checking.Checker):
         self.unique(("bundles",), root.get("bundles"), "bundle")
         self.unique(("policies",), root.get("policies"), "policy")
         self.dependencies(root.get("bundles"))
-        return FleetSpec(path=path, bundles=tuple(bundles or ()), policies=tuple(policies or ()))
+        return FleetSpec(bundles=tuple(bundles or ()), policies=tuple(policies or ()))
 
     def constant(self, path: Path, value: Any, expected: str) -> None:
         if self.text(path, value) not in (None, expected):

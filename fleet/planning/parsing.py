@@ -59,7 +59,7 @@ class Document:
     by path; which values are recorded depends on how the file was parsed.
     """
 
-    value: Any
+    value: Any = field(repr=False)
     location: Location
     positions: dict[Path, Location] = field(repr=False)
     keys: dict[Path, Location] = field(repr=False)

@@ -65,10 +65,16 @@ class Selector:
 
 @dataclass(frozen=True, slots=True)
 class Template:
-    """A JSON value from YAML, with the position of each string that holds ``${``."""
+    """A JSON value from YAML, with the position of each string that holds ``${``.
+
+    Its repr leaves the value out: a template may be (or patch) a Secret.
+    """
 
     value: Any
     holes: tuple[tuple[Path, Location], ...] = ()
+
+    def __repr__(self) -> str:
+        return f"Template({len(self.holes)} placeholders)"
 
 
 class PatchType(StrEnum):
@@ -173,12 +179,8 @@ class BundleSource:
 class FleetSpec:
     """A whole `fleet.yaml`: bundles in the order written, and policies."""
 
-    path: str
     bundles: tuple[Bundle, ...]
     policies: tuple[Policy, ...] = ()
-
-    def bundle(self, name: str) -> Bundle | None:
-        return next((bundle for bundle in self.bundles if bundle.name == name), None)
 
     def sources(self) -> tuple[BundleSource, ...]:
         """Every bundle directory, at every revision, that rendering needs, each once.

@@ -42,6 +42,7 @@ def test_reprs_name_things_and_counts_not_contents() -> None:
     assert repr(base.objects[0]) == "DesiredObject(Namespace web, from base/namespace.yaml:1:1)"
     parsed = manifests.parse_bundle(BundleSource("base"), files[BundleSource("base")])
     assert repr(parsed) == "ParsedBundle(base, 2 manifests, 0 problems)"
+    assert repr(parsed.manifests[0].template) == "Template(0 placeholders)"
 
 
 def test_a_secret_never_shows_in_reprs_or_problems() -> None:

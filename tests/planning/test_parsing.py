@@ -128,3 +128,11 @@ def test_positions_name_the_revision_a_file_was_read_at() -> None:
     source = Location("web/a.yaml", revision="4b1c0de")
     parsed = parsing.parse(b"a: 1\na: 2\n", source=source, record_all=False)
     assert str(parsed.problems[0]) == "web/a.yaml@4b1c0de:2:1: duplicate key 'a' (first at line 1)"
+
+
+def test_a_document_repr_shows_where_not_what() -> None:
+    document = parsing.parse(b"password: hunter2\n", source=SOURCE, record_all=True).documents[0]
+    assert (
+        repr(document)
+        == "Document(location=Location(file='f.yaml', line=1, column=1, revision=None))"
+    )
