@@ -88,7 +88,7 @@ REQUIREMENTS = st.builds(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, database=None)
 @given(requirements=st.lists(REQUIREMENTS, max_size=4), labels=LABELS)
 def test_a_selector_is_the_conjunction_of_its_requirements(
     requirements: list[Requirement], labels: dict[str, str]
@@ -97,7 +97,7 @@ def test_a_selector_is_the_conjunction_of_its_requirements(
     assert whole == all(selectors.matches(Selector((r,)), labels) for r in requirements)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, database=None)
 @given(key=KEYS, values=st.frozensets(VALUES, min_size=1, max_size=3), labels=LABELS)
 def test_in_and_not_in_split_the_clusters_that_have_the_label(
     key: str, values: frozenset[str], labels: dict[str, str]
