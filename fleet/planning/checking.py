@@ -22,6 +22,7 @@ _T = TypeVar("_T")
 
 
 def describe(path: Path) -> str:
+    """``path`` as a person looks it up: ``bundles[1].targets[0].name``."""
     text = ""
     for step in path:
         text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else step)
@@ -29,6 +30,7 @@ def describe(path: Path) -> str:
 
 
 def type_name(value: Any) -> str:
+    """What ``value`` is, in the words of YAML rather than Python."""
     if value is None:
         return "null"
     if isinstance(value, bool):
