@@ -9,6 +9,10 @@ on with the others. Anything else that escapes is a bug in fleet.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from fleet.structs.problems import Problem
+
 
 class FleetError(Exception):
     """Base of every error fleet raises on purpose."""
@@ -35,3 +39,17 @@ class TerminalError(FleetError):
     for failures that only a change of input can fix; anything else is retried with
     backoff. A user-caused one may inherit from `UserError` as well.
     """
+
+
+class SpecError(UserError):
+    """`fleet.yaml` is wrong. ``problems`` holds every problem found, each with its place.
+
+    The message lists them all, one per line, so that one run of `fleet validate` (or one
+    log record of the controller) shows everything there is to fix.
+    """
+
+    def __init__(self, problems: Sequence[Problem], *, path: str) -> None:
+        self.problems = tuple(problems)
+        count = len(self.problems)
+        lines = [f"{count} problem{'s' if count != 1 else ''}", *(str(p) for p in self.problems)]
+        super().__init__("\n  ".join(lines), where=path)
