@@ -27,8 +27,9 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
-from fleet.sources import mirroring, publishing, remotes, timing
+from fleet.sources import mirroring, publishing, remotes
 from fleet.sources.metrics import SourceMetrics
+from fleet.structs.clock import SystemClock
 from fleet.structs.objects import Revision
 from fleet.structs.settings import GitSettings
 
@@ -84,7 +85,7 @@ async def measure(bundles: int, files: int, workdir: Path) -> list[Phase]:
 
     settings = GitSettings(state_dir=workdir / "state", fetch_timeout=600)
     setup = mirroring.MirrorSetup(
-        settings, None, SourceMetrics(CollectorRegistry()), timing.SystemClock(), random.Random(1)
+        settings, None, SourceMetrics(CollectorRegistry()), SystemClock(), random.Random(1)
     )
     mirror = await mirroring.GitMirror.open(remotes.parse(str(origin)), setup)
     try:

@@ -10,5 +10,5 @@ The only package that imports dulwich. Its modules, from the outside in:
 - `reading` and `sizing`: safe reads of trees and files, limits from object headers;
 - `remotes`: URL identity and matching, credentials, dulwich clients, redaction;
 - `publishing`: committing a tree of files (the demo, tests and benchmarks);
-- `metrics` and `timing`: Prometheus series and the injected clock.
+- `metrics`: the Prometheus series of the mirrors.
 """

@@ -45,8 +45,8 @@ from opentelemetry.trace import SpanContext, StatusCode
 
 from fleet.sources import fetching, reading, remotes
 from fleet.sources.metrics import SourceMetrics
-from fleet.sources.timing import Clock
 from fleet.structs import errors
+from fleet.structs.clock import Clock
 from fleet.structs.objects import Revision
 from fleet.structs.settings import GitSettings
 from fleet.structs.sources import CommitInfo, HeadChange, SourceFile, SourceState, SourceStatus

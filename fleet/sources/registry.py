@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry
 
 from fleet.sources import mirroring, remotes
 from fleet.sources.metrics import SourceMetrics
-from fleet.sources.timing import Clock, SystemClock
+from fleet.structs.clock import Clock, SystemClock
 from fleet.structs.settings import GitSettings
 
 

@@ -9,6 +9,10 @@ on with the others. Anything else that escapes is a bug in fleet.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from fleet.structs.problems import Problem
+
 
 class FleetError(Exception):
     """Base of every error fleet raises on purpose."""
@@ -25,6 +29,30 @@ class UserError(FleetError):
         self.message = message
         self.where = where
         super().__init__(f"{where}: {message}" if where else message)
+
+
+class TerminalError(FleetError):
+    """Retrying cannot help: raised by a reconcile, the key is not retried.
+
+    The work queue forgets the key's failures and does not requeue it; the key runs
+    again only when something outside adds it (a new commit, a changed object). Use it
+    for failures that only a change of input can fix; anything else is retried with
+    backoff. A user-caused one may inherit from `UserError` as well.
+    """
+
+
+class SpecError(UserError):
+    """`fleet.yaml` is wrong. ``problems`` holds every problem found, each with its place.
+
+    The message lists them all, one per line, so that one run of `fleet validate` (or one
+    log record of the controller) shows everything there is to fix.
+    """
+
+    def __init__(self, problems: Sequence[Problem], *, path: str) -> None:
+        self.problems = tuple(problems)
+        count = len(self.problems)
+        lines = [f"{count} problem{'s' if count != 1 else ''}", *(str(p) for p in self.problems)]
+        super().__init__("\n  ".join(lines), where=path)
 
 
 class UnsafePathError(UserError):

@@ -8,9 +8,67 @@ line and `FLEET_*` environment variables fill it in `fleet.runtime`.
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
-from dataclasses import dataclass
+import math
 from pathlib import Path
+
+from fleet.structs import errors
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class QueueSettings:
+    """The work queue, its rate limiters and the workers that drain it (`settings.queue`)."""
+
+    workers: int = 16
+    """Reconciles that may run at once. A reconcile mostly waits on a cluster's API, so
+    many share two cores; each key still runs on one worker at a time."""
+
+    base_delay: float = 0.005
+    """Seconds before the first retry of a failed key; each further failure doubles it."""
+
+    max_delay: float = 300.0
+    """Seconds a failing key waits at most between retries (five minutes)."""
+
+    jitter: float = 0.1
+    """Fraction by which a retry delay is shortened at random, so that keys that failed
+    together (one outage, many clusters) do not all retry in the same instant."""
+
+    qps: float = 10.0
+    """Retries per second over all keys, once the burst is spent."""
+
+    burst: int = 100
+    """Retries allowed at once before `qps` applies."""
+
+    reconcile_timeout: float = 300.0
+    """Seconds one reconcile may take; past that it is cancelled and counts as a failure."""
+
+    shutdown_grace: float = 20.0
+    """Seconds that running reconciles get to finish on shutdown before they are
+    cancelled; under Kubernetes' default 30 s termination grace, so fleet exits first."""
+
+    def __post_init__(self) -> None:
+        _require(
+            "queue",
+            self,
+            ("workers", self.workers >= 1, "at least 1"),
+            ("base_delay", self.base_delay > 0, "above 0"),
+            ("max_delay", self.max_delay >= self.base_delay, "at least base_delay"),
+            ("jitter", 0 <= self.jitter < 1, "from 0 up to (not including) 1"),
+            ("qps", self.qps > 0, "above 0"),
+            ("burst", self.burst >= 1, "at least 1"),
+            ("reconcile_timeout", self.reconcile_timeout > 0, "above 0"),
+            ("shutdown_grace", self.shutdown_grace >= 0, "0 or more"),
+        )
+
+
+def _require(group: str, settings: object, *rules: tuple[str, bool, str]) -> None:
+    """Raise a `UserError` naming ``group.field`` for the first rule a value breaks
+    (NaN and infinity break every rule)."""
+    for name, ok, rule in rules:
+        value = getattr(settings, name)
+        if not ok or not math.isfinite(value):
+            raise errors.UserError(f"must be {rule}, not {value!r}", where=f"{group}.{name}")
 
 
 class Secret:
@@ -46,7 +104,7 @@ class Secret:
         return bool(self._value)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class GitSettings:
     """How fleet follows Git: where mirrors live, how often they fetch, what a read may cost.
 
@@ -94,8 +152,25 @@ class GitSettings:
     ssh_key_file: Path | None = None
     """Private key for SSH remotes; when unset, ``ssh`` uses its agent and ~/.ssh."""
 
+    def __post_init__(self) -> None:
+        _require(
+            "git",
+            self,
+            ("poll_interval", self.poll_interval > 0, "above 0"),
+            ("poll_jitter", 0 <= self.poll_jitter < 1, "from 0 up to (not including) 1"),
+            ("fetch_timeout", self.fetch_timeout > 0, "above 0"),
+            ("backoff_base", self.backoff_base > 0, "above 0"),
+            ("backoff_cap", self.backoff_cap >= self.backoff_base, "at least backoff_base"),
+            ("backoff_jitter", 0 <= self.backoff_jitter < 1, "from 0 up to (not including) 1"),
+            ("max_fetch_bytes", self.max_fetch_bytes > 0, "above 0"),
+            ("max_file_bytes", self.max_file_bytes > 0, "above 0"),
+            ("max_files_per_read", self.max_files_per_read > 0, "above 0"),
+            ("max_read_bytes", self.max_read_bytes > 0, "above 0"),
+            ("read_cache_bytes", self.read_cache_bytes >= 0, "0 or more"),
+        )
 
-@dataclass(frozen=True, slots=True)
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class WebhookSettings:
     """The push webhook at ``POST /hooks/git``.
 
@@ -110,3 +185,11 @@ class WebhookSettings:
     push payloads at 25 MiB but sends far less for ordinary pushes)."""
     read_timeout: float = 10.0
     """Seconds the sender has to deliver the whole body."""
+
+    def __post_init__(self) -> None:
+        _require(
+            "webhook",
+            self,
+            ("max_body_bytes", self.max_body_bytes > 0, "above 0"),
+            ("read_timeout", self.read_timeout > 0, "above 0"),
+        )

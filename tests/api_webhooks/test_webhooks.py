@@ -17,7 +17,7 @@ from fleet.api import webhooks
 from fleet.sources import publishing, registry
 from fleet.structs.settings import GitSettings, Secret, WebhookSettings
 from tests.api_webhooks.conftest import SECRET, RecordingTrigger, Serve
-from tests.git.doubles import PASSWORD, USERNAME, FakeClock, GitHttpServer
+from tests.git.doubles import PASSWORD, USERNAME, GitHttpServer, RecordingClock
 
 PUSH = {
     "ref": "refs/heads/main",
@@ -221,7 +221,7 @@ async def test_a_push_reaches_a_real_mirror_through_any_of_its_urls(
     origin = tmp_path / "Fleet.git"
     publishing.publish_files(origin, files={"fleet.yaml": b"bundles: []\n"}, message="first")
     server = GitHttpServer({"Fleet.git": origin}, username=USERNAME, password=PASSWORD)
-    clock = FakeClock()
+    clock = RecordingClock()
     environ = {"FLEET_GIT_USERNAME": USERNAME, "FLEET_GIT_PASSWORD": PASSWORD}
     try:
         async with registry.MirrorSet(

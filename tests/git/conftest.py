@@ -16,12 +16,12 @@ from prometheus_client import CollectorRegistry
 from fleet.sources import mirroring, publishing, registry, remotes
 from fleet.sources.metrics import SourceMetrics
 from fleet.structs.settings import GitSettings
-from tests.git.doubles import PASSWORD, USERNAME, FakeClock, GitHttpServer
+from tests.git.doubles import PASSWORD, USERNAME, GitHttpServer, RecordingClock
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> RecordingClock:
+    return RecordingClock()
 
 
 @pytest.fixture
@@ -51,7 +51,7 @@ OpenMirror = Callable[..., Awaitable[mirroring.GitMirror]]
 
 @pytest.fixture
 async def open_mirror(
-    settings: GitSettings, metrics_registry: CollectorRegistry, clock: FakeClock
+    settings: GitSettings, metrics_registry: CollectorRegistry, clock: RecordingClock
 ) -> AsyncIterator[OpenMirror]:
     """Opens mirrors without a poll loop (the test decides when to fetch); closes them."""
     opened: list[mirroring.GitMirror] = []
@@ -75,7 +75,7 @@ async def open_mirror(
 
 @pytest.fixture
 async def mirrors(
-    settings: GitSettings, metrics_registry: CollectorRegistry, clock: FakeClock
+    settings: GitSettings, metrics_registry: CollectorRegistry, clock: RecordingClock
 ) -> AsyncIterator[registry.MirrorSet]:
     async with registry.MirrorSet(
         settings, registry=metrics_registry, clock=clock, rng=random.Random(4), environ={}

@@ -1,19 +1,13 @@
-"""Test doubles for the Git mirror: a fake clock, a real smart-HTTP server, fake clients.
-
-`FakeClock` has the shape of `fleet.sources.timing.Clock`; when tests/support/clock.py
-(the shared fake clock) exists, these tests should use it instead.
-"""
+"""Test doubles for the Git mirror: a clock that records sleeps, a real smart-HTTP
+server with faults, and a client that sends incomplete packs."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import heapq
 import io
-import itertools
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import make_server
@@ -28,6 +22,8 @@ from dulwich.repo import Repo
 from dulwich.server import BackendRepo, DictBackend
 from dulwich.web import WSGIRequestHandlerLogger, WSGIServerLogger, make_wsgi_chain
 from prometheus_client import CollectorRegistry
+
+from tests.support.clock import FakeClock
 
 USERNAME = "fleet-bot"
 PASSWORD = "hunter2-correct-horse"
@@ -55,48 +51,29 @@ def delete_ref(repository: Path, name: str) -> None:
         del repo.refs[Ref(name.encode())]
 
 
-class FakeClock:
-    """Time moves only when a test calls `advance`; every sleep is recorded."""
+class RecordingClock(FakeClock):
+    """The shared fake clock, and a record of every sleep asked for.
+
+    A poll loop sleeps after a fetch that ran in a worker thread, which `advance()`
+    cannot wait for; `wait_for_sleeps` can, so tests follow the loop without sleeping.
+    """
 
     def __init__(self) -> None:
-        self._start = self._now = 1000.0
-        self._epoch = datetime(2030, 1, 1, tzinfo=UTC)
-        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
-        self._order = itertools.count()
-        self._asked = asyncio.Condition()
+        super().__init__()
         self.sleeps: list[float] = []
-
-    def __repr__(self) -> str:
-        return f"FakeClock(now={self._now}, sleepers={len(self._sleepers)})"
-
-    def now(self) -> float:
-        return self._now
-
-    def utcnow(self) -> datetime:
-        return self._epoch + timedelta(seconds=self._now - self._start)
+        self._asked = asyncio.Condition()
 
     async def sleep(self, seconds: float) -> None:
-        wakeup: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._sleepers, (self._now + seconds, next(self._order), wakeup))
         async with self._asked:
             self.sleeps.append(seconds)
             self._asked.notify_all()
-        await wakeup
+        await super().sleep(seconds)
 
     async def wait_for_sleeps(self, count: int) -> list[float]:
         """Wait until ``count`` sleeps have been asked for in all; returns them."""
         async with self._asked:
             await self._asked.wait_for(lambda: len(self.sleeps) >= count)
         return self.sleeps[:count]
-
-    async def advance(self, seconds: float) -> None:
-        self._now += seconds
-        while self._sleepers and self._sleepers[0][0] <= self._now:
-            _, _, wakeup = heapq.heappop(self._sleepers)
-            if not wakeup.done():
-                wakeup.set_result(None)
-        for _ in range(5):
-            await asyncio.sleep(0)
 
 
 class GitHttpServer:

@@ -22,7 +22,7 @@ from fleet.structs import errors
 from fleet.structs.settings import GitSettings
 from fleet.structs.sources import HeadChange, SourceStatus
 from tests.git.conftest import OpenMirror
-from tests.git.doubles import FakeClock, PackingClient, delete_ref, fetches, read_ref, set_ref
+from tests.git.doubles import PackingClient, RecordingClock, delete_ref, fetches, read_ref, set_ref
 
 
 def publish(origin: Path, **files: bytes) -> str:
@@ -269,7 +269,10 @@ async def test_a_pack_over_the_size_limit_is_abandoned(
 
 
 async def test_a_missing_remote_fails_and_counts(
-    open_mirror: OpenMirror, tmp_path: Path, metrics_registry: CollectorRegistry, clock: FakeClock
+    open_mirror: OpenMirror,
+    tmp_path: Path,
+    metrics_registry: CollectorRegistry,
+    clock: RecordingClock,
 ) -> None:
     url = str(tmp_path / "nowhere.git")
     mirror = await open_mirror(url)
@@ -290,7 +293,7 @@ async def test_span_and_metrics_of_a_fetch(
     origin: Path,
     spans: InMemorySpanExporter,
     metrics_registry: CollectorRegistry,
-    clock: FakeClock,
+    clock: RecordingClock,
 ) -> None:
     mirror = await open_mirror(str(origin))
     source = mirror.track("main")

@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 from fleet.sources import publishing, registry
 from fleet.structs.settings import GitSettings
 from fleet.structs.sources import SourceStatus
-from tests.git.doubles import PASSWORD, USERNAME, FakeClock, GitHttpServer, fetches
+from tests.git.doubles import PASSWORD, USERNAME, GitHttpServer, RecordingClock, fetches
 
 
 async def test_one_mirror_per_remote_however_it_is_spelt(
@@ -27,7 +27,7 @@ async def test_one_mirror_per_remote_however_it_is_spelt(
 async def test_the_poll_loop_fetches_at_once_then_every_interval(
     mirrors: registry.MirrorSet,
     origin: Path,
-    clock: FakeClock,
+    clock: RecordingClock,
     metrics_registry: CollectorRegistry,
 ) -> None:
     source = await mirrors.source(str(origin), branch="main")
@@ -44,7 +44,7 @@ async def test_the_poll_loop_fetches_at_once_then_every_interval(
 
 
 async def test_a_failing_remote_backs_off_then_recovers(
-    mirrors: registry.MirrorSet, tmp_path: Path, clock: FakeClock
+    mirrors: registry.MirrorSet, tmp_path: Path, clock: RecordingClock
 ) -> None:
     remote = tmp_path / "later.git"
     source = await mirrors.source(str(remote), branch="main")
@@ -66,7 +66,7 @@ async def test_a_failing_remote_backs_off_then_recovers(
 
 
 async def test_a_trigger_fetches_at_once_and_a_burst_fetches_once(
-    http_server: GitHttpServer, origin: Path, clock: FakeClock, settings: GitSettings
+    http_server: GitHttpServer, origin: Path, clock: RecordingClock, settings: GitSettings
 ) -> None:
     url = http_server.url("origin.git")
     async with registry.MirrorSet(
@@ -88,7 +88,7 @@ async def test_a_trigger_fetches_at_once_and_a_burst_fetches_once(
 
 
 async def test_close_stops_every_loop_and_refuses_new_mirrors(
-    settings: GitSettings, origin: Path, clock: FakeClock
+    settings: GitSettings, origin: Path, clock: RecordingClock
 ) -> None:
     mirror_set = registry.MirrorSet(settings, registry=CollectorRegistry(), clock=clock)
     source = await mirror_set.source(str(origin), branch="main")
