@@ -16,7 +16,6 @@ import asyncio
 import os
 import random
 from collections.abc import Iterable, Mapping
-from types import TracebackType
 
 from prometheus_client import CollectorRegistry
 
@@ -56,12 +55,7 @@ class MirrorSet:
     async def __aenter__(self) -> MirrorSet:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
     async def source(self, url: str, *, branch: str) -> mirroring.TrackedBranch:
