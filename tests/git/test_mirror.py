@@ -20,7 +20,7 @@ from fleet.sources import fetching, mirroring, publishing, remotes
 from fleet.sources.mirroring import FetchOutcome
 from fleet.structs import errors
 from fleet.structs.settings import GitSettings
-from fleet.structs.sources import HeadChange, SourceStatus
+from fleet.structs.sources import GitSource, HeadChange, SourceStatus
 from tests.git.conftest import OpenMirror
 from tests.git.doubles import PackingClient, RecordingClock, delete_ref, fetches, read_ref, set_ref
 
@@ -33,7 +33,7 @@ async def test_first_fetch_brings_the_head_and_announces_it(
     open_mirror: OpenMirror, origin: Path
 ) -> None:
     mirror = await open_mirror(str(origin))
-    source = mirror.track("main")
+    source: GitSource = mirror.track("main")  # mypy checks that it is a GitSource
     before = source.state()
     assert (before.status, before.head) == (SourceStatus.PENDING, None)
     state = await source.fetch()
