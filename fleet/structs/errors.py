@@ -55,6 +55,52 @@ class SpecError(UserError):
         super().__init__("\n  ".join(lines), where=path)
 
 
+class ClusterError(FleetError):
+    """A cluster could not be reached, or refused a request.
+
+    The message starts with the cluster's name; it never holds a credential. Retried with
+    backoff by whoever called, unless `retryable` says that only a change can help.
+    """
+
+    def __init__(self, message: str, *, cluster: str) -> None:
+        self.cluster = cluster
+        self.message = message
+        super().__init__(f"cluster {cluster}: {message}")
+
+    @property
+    def retryable(self) -> bool:
+        """True when trying again later may succeed (the cluster was down or busy)."""
+        return True
+
+
+class ApiError(ClusterError):
+    """The API server answered with a `Status` error (`code`, `reason`, its own message).
+
+    ``causes`` are the server's per-field details (``".spec.replicas: Invalid value"``),
+    which the engine shows with the object the server refused.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        cluster: str,
+        code: int,
+        reason: str,
+        causes: tuple[str, ...] = (),
+    ) -> None:
+        self.code = code
+        self.reason = reason
+        self.causes = causes
+        super().__init__(message, cluster=cluster)
+
+    @property
+    def retryable(self) -> bool:
+        # 409 covers resourceVersion races, 429 and 5xx a busy or failing server; the rest
+        # (400 Bad Request, 403, 404, 422 Invalid, ...) repeat until the request changes.
+        return self.code in {409, 429} or self.code >= 500
+
+
 class UnsafePathError(UserError):
     """A path, tree entry or symlink would lead outside the repository or the bundle.
 
