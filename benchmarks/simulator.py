@@ -75,8 +75,8 @@ def _manifest(kind: str, name: str) -> tuple[str, dict[str, Any]]:
         spec = {"replicas": 2, "selector": {"matchLabels": {"app": name}},
                 "template": {"metadata": {"labels": {"app": name}},
                              "spec": {"containers": [container]}}}  # fmt: skip
-        return (f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/{name}",
-                {"apiVersion": "apps/v1", "kind": kind, "metadata": metadata, "spec": spec})  # fmt: skip
+        workload = {"apiVersion": "apps/v1", "kind": kind, "metadata": metadata, "spec": spec}
+        return f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/{name}", workload
     plural = {"ConfigMap": "configmaps", "Service": "services", "Secret": "secrets",
               "ServiceAccount": "serviceaccounts"}[kind]  # fmt: skip
     body: dict[str, Any] = {"apiVersion": "v1", "kind": kind, "metadata": metadata}
@@ -129,14 +129,16 @@ async def populate(clusters: list[Target], count: int, connections: int) -> floa
 
     started = time.perf_counter()
     connector = aiohttp.TCPConnector(limit=connections)
-    async with aiohttp.ClientSession(connector=connector, timeout=TIMEOUT) as session:
-        async with asyncio.TaskGroup() as group:
-            for _ in range(connections):
-                group.create_task(worker(session))
+    session = aiohttp.ClientSession(connector=connector, timeout=TIMEOUT)
+    async with session, asyncio.TaskGroup() as group:
+        for _ in range(connections):
+            group.create_task(worker(session))
     return len(clusters) * count / (time.perf_counter() - started)
 
 
-async def load(mode: str, clusters: list[Target], seconds: float, connections: int) -> dict[str, Any]:
+async def load(
+    mode: str, clusters: list[Target], seconds: float, connections: int
+) -> dict[str, Any]:
     """The client's side: `connections` loops sending `mode` requests for `seconds`."""
     configmaps = [m for m in objects(40) if m[1]["kind"] == "ConfigMap"][:1]
     path, body = configmaps[0]
@@ -171,10 +173,10 @@ async def load(mode: str, clusters: list[Target], seconds: float, connections: i
 
     connector = aiohttp.TCPConnector(limit=connections)
     started = time.perf_counter()
-    async with aiohttp.ClientSession(connector=connector, timeout=TIMEOUT) as session:
-        async with asyncio.TaskGroup() as group:
-            for index in range(connections):
-                group.create_task(loop(session, index * 1000))
+    session = aiohttp.ClientSession(connector=connector, timeout=TIMEOUT)
+    async with session, asyncio.TaskGroup() as group:
+        for index in range(connections):
+            group.create_task(loop(session, index * 1000))
     elapsed = time.perf_counter() - started
     latencies.sort()
     return {
@@ -226,6 +228,7 @@ async def _client(mode: str, out: Path, seconds: float, connections: int) -> dic
 async def measure(
     *, clusters: int, count: int, seconds: float, connections: int, workdir: Path
 ) -> list[tuple[str, str]]:
+    settle = min(1.5, seconds)
     out = workdir / "out"
     server = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "fleet", "sim", "--clusters", str(clusters), "--plain-http",
@@ -244,7 +247,7 @@ async def measure(
         rate = await populate(every, count, connections)
         rows.append((f"populate: server-side apply of {clusters * count:,} new objects",
                      f"{rate:,.0f} objects/s"))  # fmt: skip
-        await asyncio.sleep(1.5)  # rollouts finish 0.5 s after each Deployment's apply
+        await asyncio.sleep(settle)  # rollouts finish 0.5 s after each Deployment's apply
         rows.append((f"memory (RSS) with {clusters:,} clusters x {count} objects",
                      f"{_rss_mib(pid):.0f} MiB"))  # fmt: skip
         before = _cpu_seconds(pid)
@@ -292,7 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--objects", type=int, default=20, help="objects per cluster")
     parser.add_argument("--seconds", type=float, default=5.0, help="per throughput figure")
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--quick", action="store_true", help="20 clusters x 5 objects, 1 s")
+    parser.add_argument("--quick", action="store_true", help="20 clusters x 5 objects, 0.6 s")
     parser.add_argument("--doc", type=Path, default=DOC, help="the page whose figures to rewrite")
     parser.add_argument("--client", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -302,7 +305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(result))
         return 0
     clusters, count, seconds = (
-        (20, 5, 1.0) if args.quick else (args.clusters, args.objects, args.seconds)
+        (20, 5, 0.6) if args.quick else (args.clusters, args.objects, args.seconds)
     )
     with tempfile.TemporaryDirectory(prefix="fleet-sim-bench-") as workdir:
         rows = asyncio.run(
