@@ -20,9 +20,11 @@ from typing import Any
 from aiohttp import web
 
 from fleet.sim import (
+    applying,
     clusters,
     counting,
     decoding,
+    deleting,
     discovery,
     openapi,
     reading,
@@ -248,7 +250,7 @@ async def _write(
         body = await read_body(request, limit)
         delete_options = _delete_options(request, body)
         _count(cluster, Verb.DELETE, delete_options.dry_run)
-        outcome = writing.delete(cluster, rtype, namespace=namespace, name=target.name,
+        outcome = deleting.delete(cluster, rtype, namespace=namespace, name=target.name,
                                  options=delete_options)  # fmt: skip
     else:
         raise statuses.method_not_allowed(method=method, what=request.path)
@@ -297,7 +299,7 @@ async def _patch(
             raise statuses.method_not_allowed(method="APPLY", what=request.path)
         options = _write_options(request, apply=True)
         _count(cluster, Verb.APPLY, options.dry_run)
-        return writing.apply(cluster, rtype, namespace=namespace, name=target.name, body=body,
+        return applying.apply(cluster, rtype, namespace=namespace, name=target.name, body=body,
                              options=options)  # fmt: skip
     options = _write_options(request)
     _count(cluster, Verb.PATCH, options.dry_run)
@@ -307,7 +309,7 @@ async def _patch(
     )  # fmt: skip
 
 
-def _delete_options(request: web.Request, body: bytes) -> writing.DeleteOptions:
+def _delete_options(request: web.Request, body: bytes) -> deleting.DeleteOptions:
     dry_run = _dry_run(request)
     uid = resource_version = None
     if body.strip():
@@ -322,7 +324,7 @@ def _delete_options(request: web.Request, body: bytes) -> writing.DeleteOptions:
         if isinstance(preconditions, dict):
             uid = preconditions.get("uid")
             resource_version = preconditions.get("resourceVersion")
-    return writing.DeleteOptions(dry_run=dry_run, uid=uid, resource_version=resource_version)
+    return deleting.DeleteOptions(dry_run=dry_run, uid=uid, resource_version=resource_version)
 
 
 async def _watch(

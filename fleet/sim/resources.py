@@ -64,10 +64,6 @@ class ResourceType:
         """Identity of the stored collection, independent of the served version."""
         return f"{self.plural}.{self.group}" if self.group else self.plural
 
-    @property
-    def group_version(self) -> tuple[str, str]:
-        return self.group, self.version
-
     def __str__(self) -> str:
         return f"{self.api_version} {self.kind}"
 
@@ -191,12 +187,11 @@ class Catalog:
     comes or goes, so a request that looked a kind up keeps a consistent view.
     """
 
-    __slots__ = ("_by_kind", "_by_path", "_custom", "_groups")
+    __slots__ = ("_by_path", "_custom", "_groups")
 
     def __init__(self, custom: Mapping[str, tuple[ResourceType, ...]] | None = None) -> None:
         self._custom: dict[str, tuple[ResourceType, ...]] = dict(custom or {})
         self._by_path: dict[tuple[str, str, str], ResourceType] = {}
-        self._by_kind: dict[tuple[str, str], ResourceType] = {}
         self._groups: dict[str, list[str]] = {}
         builtin_keys = {row.storage_key for row in BUILTIN}
         rows = list(BUILTIN)
@@ -205,7 +200,6 @@ class Catalog:
             rows.extend(r for r in self._custom[crd_name] if r.storage_key not in builtin_keys)
         for row in rows:
             self._by_path.setdefault((row.group, row.version, row.plural), row)
-            self._by_kind.setdefault((row.api_version, row.kind), row)
             versions = self._groups.setdefault(row.group, [])
             if row.version not in versions:
                 versions.append(row.version)
@@ -223,9 +217,6 @@ class Catalog:
 
     def resource(self, group: str, version: str, plural: str) -> ResourceType | None:
         return self._by_path.get((group, version, plural))
-
-    def for_kind(self, api_version: str, kind: str) -> ResourceType | None:
-        return self._by_kind.get((api_version, kind))
 
     def groups(self) -> dict[str, list[str]]:
         """Group name to served versions, preferred first; the core group is ``""``."""

@@ -120,8 +120,6 @@ class TooOld(Exception):  # noqa: N818 - named after the apiserver's "too old re
 
     def __init__(self, requested: int, compacted: int) -> None:
         super().__init__(f"too old resource version: {requested} ({compacted})")
-        self.requested = requested
-        self.compacted = compacted
 
 
 class Store:
@@ -141,9 +139,6 @@ class Store:
         """The collection in key order (namespace, then name), as etcd lists it."""
         collection = self._collections.get(storage_key, {})
         return _sorted_in(collection.values(), namespace)
-
-    def count(self, storage_key: str) -> int:
-        return len(self._collections.get(storage_key, {}))
 
     def write(self, storage_key: str, obj: dict[str, Any]) -> StoredObject:
         """Create or replace `obj` at the next resourceVersion (set into `obj` too)."""

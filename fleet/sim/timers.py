@@ -42,9 +42,6 @@ class Timers:
         if handle is not None:
             handle.cancel()
 
-    def pending(self, key: Hashable) -> bool:
-        return key in self._pending
-
     def close(self) -> None:
         for handle in self._pending.values():
             handle.cancel()

@@ -1,4 +1,4 @@
-"""Create, update, patch, server-side apply and delete, with the apiserver's rules.
+"""Create, update and patch, and the steps every write shares, with the apiserver's rules.
 
 Every write walks the same steps a real apiserver takes, in the same order, because
 the order is visible to clients: decode and check the body against the endpoint
@@ -13,7 +13,9 @@ ignores managedFields timestamps.
 Field ownership is `ownership`'s business (server-side apply and managedFields); this
 module only decides when to call it: `update` for create, update and patch (after
 defaulting, so a Deployment's defaulted fields belong to whoever created it, as in
-Kubernetes), `apply` for apply (before defaulting, so defaults belong to nobody).
+Kubernetes), `apply` for apply (before defaulting, so defaults belong to nobody; see
+`applying`). `admit`, `create_admitted` and `update_admitted` are the shared steps that
+`applying` uses too; deletes are `deleting`'s.
 """
 
 from __future__ import annotations
@@ -70,13 +72,6 @@ class WriteOptions:
 
 
 @dataclass(frozen=True, slots=True)
-class DeleteOptions:
-    dry_run: bool = False
-    uid: str | None = None
-    resource_version: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class Outcome:
     """A successful write: the status code, the JSON body, and `Warning`s to send."""
 
@@ -94,7 +89,7 @@ class Outcome:
 # -- checks shared by every write ---------------------------------------------------------
 
 
-def _admit(
+def admit(
     rtype: resources.ResourceType,
     body: Any,
     *,
@@ -181,7 +176,7 @@ def _validate(rtype: resources.ResourceType, obj: dict[str, Any], *causes: statu
         )
 
 
-def _existing(
+def existing(
     cluster: clusters.VirtualCluster, rtype: resources.ResourceType, namespace: str, name: str
 ) -> storage.StoredObject:
     stored = cluster.store.get(rtype.storage_key, namespace, name)
@@ -261,7 +256,7 @@ def create(
     duplicates: Sequence[str] = (),
 ) -> Outcome:
     """POST to a collection (201)."""
-    obj, warnings = _admit(
+    obj, warnings = admit(
         rtype, body, namespace=namespace, name=None, options=options, duplicates=duplicates
     )
     metadata = obj["metadata"]
@@ -270,10 +265,10 @@ def create(
     generate = metadata.get("generateName")
     if not metadata.get("name") and isinstance(generate, str) and generate:
         metadata["name"] = generate + cluster.random_suffix()
-    return _create(cluster, rtype, obj, options=options, warnings=warnings, applied=False)
+    return create_admitted(cluster, rtype, obj, options=options, warnings=warnings, applied=False)
 
 
-def _create(
+def create_admitted(
     cluster: clusters.VirtualCluster,
     rtype: resources.ResourceType,
     obj: dict[str, Any],
@@ -339,23 +334,23 @@ def replace(
     duplicates: Sequence[str] = (),
 ) -> Outcome:
     """PUT of an object or its status (200); 409 if the body's resourceVersion is stale."""
-    stored = _existing(cluster, rtype, namespace, name)
+    stored = existing(cluster, rtype, namespace, name)
     if subresource == resources.SCALE:
         old = stored.load(rtype)
         replicas = scaling.replicas(body, name=name)
         given = body.get("metadata", {}).get("resourceVersion") if isinstance(body, dict) else None
-        _check_version(rtype, name, given, old)
+        check_version(rtype, name, given, old)
         return _rescale(cluster, rtype, stored, replicas, options)
-    obj, warnings = _admit(
+    obj, warnings = admit(
         rtype, body, namespace=namespace, name=name, options=options, duplicates=duplicates
     )
     old = stored.load(rtype)
-    _check_version(rtype, name, obj["metadata"].get("resourceVersion"), old)
-    return _update(cluster, rtype, stored, old, obj, options=options, warnings=warnings,
+    check_version(rtype, name, obj["metadata"].get("resourceVersion"), old)
+    return update_admitted(cluster, rtype, stored, old, obj, options=options, warnings=warnings,
                    subresource=subresource)  # fmt: skip
 
 
-def _check_version(
+def check_version(
     rtype: resources.ResourceType, name: str, given: Any, old: dict[str, Any]
 ) -> None:
     if given and given != old["metadata"]["resourceVersion"]:
@@ -391,7 +386,7 @@ def _carry_over(
     return result
 
 
-def _update(
+def update_admitted(
     cluster: clusters.VirtualCluster,
     rtype: resources.ResourceType,
     stored: storage.StoredObject,
@@ -441,7 +436,7 @@ def patch(
         operations = decoding.decode_json(body, find_duplicates=False).value
     except decoding.DecodeError as error:
         raise statuses.bad_request(str(error)) from None
-    stored = _existing(cluster, rtype, namespace, name)
+    stored = existing(cluster, rtype, namespace, name)
     old = stored.load(rtype)
     target = scaling.document(old) if subresource == resources.SCALE else old
     try:
@@ -456,11 +451,11 @@ def patch(
     except patching.PatchError as error:
         raise statuses.ApiError(code=422, reason="Invalid", message=str(error)) from None
     if subresource == resources.SCALE:
-        _check_version(rtype, name, (patched.get("metadata") or {}).get("resourceVersion"), old)
+        check_version(rtype, name, (patched.get("metadata") or {}).get("resourceVersion"), old)
         return _rescale(cluster, rtype, stored, scaling.replicas(patched, name=name), options)
-    obj, warnings = _admit(rtype, patched, namespace=namespace, name=name, options=options)
-    _check_version(rtype, name, obj["metadata"].get("resourceVersion"), old)
-    return _update(cluster, rtype, stored, old, obj, options=options, warnings=warnings,
+    obj, warnings = admit(rtype, patched, namespace=namespace, name=name, options=options)
+    check_version(rtype, name, obj["metadata"].get("resourceVersion"), old)
+    return update_admitted(cluster, rtype, stored, old, obj, options=options, warnings=warnings,
                    subresource=subresource)  # fmt: skip
 
 
@@ -473,104 +468,6 @@ def _rescale(
 ) -> Outcome:
     old = stored.load(rtype)
     new = {**old, "spec": {**(old.get("spec") or {}), "replicas": replicas}}
-    outcome = _update(cluster, rtype, stored, old, new, options=options, warnings=(),
+    outcome = update_admitted(cluster, rtype, stored, old, new, options=options, warnings=(),
                       subresource=resources.SCALE)  # fmt: skip
     return Outcome(outcome.code, storage.dumps(scaling.document(outcome.json())))
-
-
-# -- server-side apply --------------------------------------------------------------------
-
-
-def apply(
-    cluster: clusters.VirtualCluster,
-    rtype: resources.ResourceType,
-    *,
-    namespace: str,
-    name: str,
-    body: bytes,
-    options: WriteOptions,
-) -> Outcome:
-    """PATCH with `application/apply-patch+yaml`: create or merge by field ownership."""
-    if not options.manager:
-        raise statuses.bad_request("PATCH request is invalid: fieldManager is required for apply "
-                                   "requests")  # fmt: skip
-    try:
-        config = decoding.decode_yaml(body)
-    except decoding.DecodeError as error:
-        raise statuses.bad_request(str(error)) from None
-    config, warnings = _admit(
-        rtype, config, namespace=namespace, name=name, options=options, require_type=True
-    )
-    stored = cluster.store.get(rtype.storage_key, namespace, name)
-    live = stored.load(rtype) if stored is not None else None
-    if live is not None:
-        _check_version(rtype, name, config["metadata"].get("resourceVersion"), live)
-    elif config["metadata"].get("resourceVersion"):
-        raise statuses.not_found(resource=rtype.plural, group=rtype.group, name=name)
-    try:
-        merged = ownership.apply(
-            live=live, config=config, manager=options.manager, force=options.force,
-            now=cluster.now(),
-        )  # fmt: skip
-    except ownership.ConflictError as error:
-        causes = [statuses.Cause("FieldManagerConflict", f"conflict with {c.owner}", c.field)
-                  for c in error.conflicts]  # fmt: skip
-        raise statuses.ApiError(
-            code=409, reason="Conflict", message=str(error), causes=causes
-        ) from None
-    except ownership.InvalidObjectError as error:
-        raise statuses.invalid(
-            kind=rtype.kind, group=rtype.group, name=name,
-            causes=[statuses.Cause("FieldValueInvalid", str(error))],
-        ) from None  # fmt: skip
-    if stored is None or live is None:
-        return _create(cluster, rtype, merged, options=options, warnings=warnings, applied=True)
-    if merged is live:
-        return Outcome(200, stored.document(rtype), warnings)
-    return _update(cluster, rtype, stored, live, merged, options=options, warnings=warnings,
-                   applied=True)  # fmt: skip
-
-
-# -- delete -------------------------------------------------------------------------------
-
-
-def delete(
-    cluster: clusters.VirtualCluster,
-    rtype: resources.ResourceType,
-    *,
-    namespace: str,
-    name: str,
-    options: DeleteOptions,
-) -> Outcome:
-    """DELETE of one object: the object (some kinds) or a success Status."""
-    stored = _existing(cluster, rtype, namespace, name)
-    obj = stored.load(rtype)
-    metadata = obj["metadata"]
-    for what, given, actual in (
-        ("UID", options.uid, metadata.get("uid")),
-        ("ResourceVersion", options.resource_version, metadata.get("resourceVersion")),
-    ):
-        if given and given != actual:
-            raise statuses.conflict(
-                resource=rtype.plural, group=rtype.group, name=name,
-                why=f"Precondition failed: {what} in precondition: {given}, {what} in object "
-                f"meta: {actual}",
-            )  # fmt: skip
-    pending = bool(metadata.get("deletionTimestamp"))
-    if rtype is resources.NAMESPACES or metadata.get("finalizers"):
-        # Namespaces and objects with finalizers are marked, not removed, and say so.
-        if options.dry_run or pending:
-            return Outcome(200, stored.document(rtype))
-        if rtype is resources.NAMESPACES:
-            return Outcome(200, controllers.terminate_namespace(cluster, obj).document(rtype))
-        marked = {**obj, "metadata": {**metadata, "deletionTimestamp": cluster.now(),
-                                      "deletionGracePeriodSeconds": 0}}  # fmt: skip
-        return Outcome(200, controllers.store(cluster, rtype, marked, before=obj).document(rtype))
-    if not options.dry_run:
-        stored = controllers.remove(cluster, rtype, obj)
-    if rtype.returns_deleted_object:
-        return Outcome(200, stored.document(rtype))
-    status = statuses.success(
-        name=name, group=rtype.group, resource=rtype.plural, uid=str(metadata.get("uid", ""))
-    )
-    return Outcome(200, storage.dumps(status))
