@@ -16,6 +16,7 @@ token (written to `<out>/admin-token`), because they can take every cluster down
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 from collections.abc import Awaitable, Callable
@@ -61,7 +62,11 @@ def _guarded(sim: Simulator, handler: Handler) -> Handler:
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
-    raw = await request.content.read(65536)
+    try:
+        async with asyncio.timeout(30):
+            raw = await request.content.read(65536)
+    except TimeoutError:
+        raise AdminError(408, "the body did not arrive in time") from None
     try:
         value = json.loads(raw) if raw.strip() else {}
     except ValueError:

@@ -226,7 +226,7 @@ def _secret(obj: Obj) -> Obj:
     result = _fill(obj, {"type": "Opaque"})
     string_data = result.get("stringData")
     if isinstance(string_data, dict):
-        data = dict(result.get("data") or {})
+        data = dict(result["data"]) if isinstance(result.get("data"), dict) else {}
         for key, value in string_data.items():
             data[key] = base64.b64encode(str(value).encode()).decode()
         result = {k: v for k, v in result.items() if k != "stringData"}

@@ -44,6 +44,8 @@ JSON = "application/json"
 YAML = "application/yaml"
 WRITE_TIMEOUT = 30.0
 """Seconds a watch event may take to reach a client before the watch is cut."""
+BODY_TIMEOUT = 60.0
+"""Seconds a client has to send a request body."""
 _TRUE = ("true", "1")
 
 
@@ -65,19 +67,26 @@ def error_response(error: statuses.ApiError) -> web.Response:
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
-    """The whole body, or 413 as soon as it is known to exceed `limit` bytes."""
+    """The whole body, or 413 as soon as it is known to exceed `limit` bytes.
+
+    A client gets BODY_TIMEOUT seconds to send it, as the apiserver's request timeout.
+    """
     if request.content_length is not None and request.content_length > limit:
         raise statuses.too_large(limit)
     chunks: list[bytes] = []
     size = 0
-    while True:
-        chunk = await request.content.read(65536)
-        if not chunk:
-            return b"".join(chunks)
-        size += len(chunk)
-        if size > limit:
-            raise statuses.too_large(limit)
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT):
+            while chunk := await request.content.read(65536):
+                size += len(chunk)
+                if size > limit:
+                    raise statuses.too_large(limit)
+                chunks.append(chunk)
+    except TimeoutError:
+        raise statuses.timeout(
+            f"request did not complete within {BODY_TIMEOUT:g}s", retry_after=0
+        ) from None
+    return b"".join(chunks)
 
 
 def field_manager(request: web.Request) -> str:

@@ -36,8 +36,9 @@ def _selector_string(selector: Any) -> str:
 def document(obj: dict[str, Any]) -> dict[str, Any]:
     """The Scale of a workload object."""
     metadata = obj["metadata"]
-    spec = obj.get("spec") or {}
-    status = obj.get("status") or {}
+    spec, status = (
+        part if isinstance(part, dict) else {} for part in (obj.get("spec"), obj.get("status"))
+    )
     return {
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
@@ -52,6 +53,12 @@ def document(obj: dict[str, Any]) -> dict[str, Any]:
             "selector": _selector_string(spec.get("selector")),
         },
     }
+
+
+def resource_version(scale: Any) -> Any:
+    """The resourceVersion a Scale written by a client carries as a precondition, if any."""
+    metadata = scale.get("metadata") if isinstance(scale, dict) else None
+    return metadata.get("resourceVersion") if isinstance(metadata, dict) else None
 
 
 def replicas(scale: Any, *, name: str) -> int:

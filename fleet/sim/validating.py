@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fleet.sim import resources, statuses
@@ -341,3 +341,61 @@ def immutable(
                 message = "field is immutable when `immutable` is set"
                 causes.append(statuses.Cause("FieldValueForbidden", f"Forbidden: {message}", key))
     return causes
+
+
+def _string_map(value: object) -> bool:
+    return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+
+
+def _list(value: object) -> bool:
+    return isinstance(value, list)
+
+
+def _object(value: object) -> bool:
+    return isinstance(value, dict)
+
+
+def _bool(value: object) -> bool:
+    return isinstance(value, bool)
+
+
+def _string(value: object) -> bool:
+    return isinstance(value, str)
+
+
+_SHAPES: dict[str, tuple[Callable[[object], bool], str]] = {
+    "object": (_object, "an object"),
+    "list": (_list, "a list"),
+    "string map": (_string_map, "a map of strings"),
+    "bool": (_bool, "a boolean"),
+    "string": (_string, "a string"),
+}
+_FIELD_SHAPES = {
+    "configmaps": {"data": "string map", "binaryData": "string map", "immutable": "bool"},
+    "secrets": {"data": "string map", "stringData": "string map", "type": "string",
+                "immutable": "bool"},
+    "serviceaccounts": {"secrets": "list", "imagePullSecrets": "list",
+                        "automountServiceAccountToken": "bool"},
+    f"roles.{resources.RBAC}": {"rules": "list"},
+    f"clusterroles.{resources.RBAC}": {"rules": "list", "aggregationRule": "object"},
+    f"rolebindings.{resources.RBAC}": {"subjects": "list", "roleRef": "object"},
+    f"clusterrolebindings.{resources.RBAC}": {"subjects": "list", "roleRef": "object"},
+}  # fmt: skip
+
+
+def decoding_errors(rtype: resources.ResourceType, obj: Mapping[str, Any]) -> list[str]:
+    """Top-level fields of a built-in kind that have the wrong JSON type.
+
+    The apiserver decodes a body into the kind's Go type, so `spec: 5` or a ConfigMap
+    value that is a number fails before anything else, with 400. The simulator checks
+    the types of the top-level fields (which every later step relies on), not deeper.
+    """
+    if rtype.custom:
+        return []
+    shapes = {"spec": "object", "status": "object", **_FIELD_SHAPES.get(rtype.storage_key, {})}
+    errors = []
+    for field, shape in shapes.items():
+        check, expected = _SHAPES[shape]
+        if field in obj and obj[field] is not None and not check(obj[field]):
+            errors.append(f"{field} must be {expected}")
+    return errors

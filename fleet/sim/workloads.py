@@ -39,14 +39,19 @@ def _condition(
     return condition
 
 
+def _spec(obj: dict[str, Any]) -> dict[str, Any]:
+    spec = obj.get("spec")
+    return spec if isinstance(spec, dict) else {}
+
+
 def _revision(obj: dict[str, Any]) -> str:
-    template = (obj.get("spec") or {}).get("template")
+    template = _spec(obj).get("template")
     digest = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()
     return f"{obj['metadata']['name']}-{digest[:10]}"
 
 
 def _replicas(obj: dict[str, Any]) -> int:
-    replicas = (obj.get("spec") or {}).get("replicas", 1)
+    replicas = _spec(obj).get("replicas", 1)
     return replicas if isinstance(replicas, int) and replicas >= 0 else 1
 
 
@@ -103,7 +108,7 @@ def completed_status(storage_key: str, obj: dict[str, Any], *, now: str) -> dict
 def _job_status(
     obj: dict[str, Any], previous: dict[str, Any], *, now: str
 ) -> dict[str, Any] | None:
-    spec = obj.get("spec") or {}
+    spec = _spec(obj)
     if spec.get("suspend") is True:
         return None
     if any(c.get("type") == "Complete" for c in previous.get("conditions") or []):

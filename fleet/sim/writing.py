@@ -140,6 +140,12 @@ def _typed(rtype: resources.ResourceType, body: Any, *, require_type: bool) -> d
     obj: dict[str, Any] = {"kind": rtype.kind, "apiVersion": rtype.api_version}
     obj.update((k, v) for k, v in body.items() if k not in ("kind", "apiVersion"))
     obj["metadata"] = dict(metadata)
+    errors = validating.decoding_errors(rtype, obj)
+    if errors:
+        raise statuses.bad_request(
+            f'{rtype.kind} in version "{rtype.version}" cannot be handled as a {rtype.kind}: '
+            + ", ".join(errors)
+        )
     return obj
 
 
@@ -336,18 +342,18 @@ def replace(
     """PUT of an object or its status (200); 409 if the body's resourceVersion is stale."""
     stored = existing(cluster, rtype, namespace, name)
     if subresource == resources.SCALE:
-        old = stored.load(rtype)
         replicas = scaling.replicas(body, name=name)
-        given = body.get("metadata", {}).get("resourceVersion") if isinstance(body, dict) else None
-        check_version(rtype, name, given, old)
+        check_version(rtype, name, scaling.resource_version(body), stored.load(rtype))
         return _rescale(cluster, rtype, stored, replicas, options)
     obj, warnings = admit(
         rtype, body, namespace=namespace, name=name, options=options, duplicates=duplicates
     )
     old = stored.load(rtype)
     check_version(rtype, name, obj["metadata"].get("resourceVersion"), old)
-    return update_admitted(cluster, rtype, stored, old, obj, options=options, warnings=warnings,
-                   subresource=subresource)  # fmt: skip
+    return update_admitted(
+        cluster, rtype, stored, old, obj, options=options, warnings=warnings,
+        subresource=subresource,
+    )  # fmt: skip
 
 
 def check_version(
@@ -451,12 +457,15 @@ def patch(
     except patching.PatchError as error:
         raise statuses.ApiError(code=422, reason="Invalid", message=str(error)) from None
     if subresource == resources.SCALE:
-        check_version(rtype, name, (patched.get("metadata") or {}).get("resourceVersion"), old)
-        return _rescale(cluster, rtype, stored, scaling.replicas(patched, name=name), options)
+        replicas = scaling.replicas(patched, name=name)
+        check_version(rtype, name, scaling.resource_version(patched), old)
+        return _rescale(cluster, rtype, stored, replicas, options)
     obj, warnings = admit(rtype, patched, namespace=namespace, name=name, options=options)
     check_version(rtype, name, obj["metadata"].get("resourceVersion"), old)
-    return update_admitted(cluster, rtype, stored, old, obj, options=options, warnings=warnings,
-                   subresource=subresource)  # fmt: skip
+    return update_admitted(
+        cluster, rtype, stored, old, obj, options=options, warnings=warnings,
+        subresource=subresource,
+    )  # fmt: skip
 
 
 def _rescale(

@@ -21,7 +21,9 @@ def test_a_crd_adds_one_kind_per_served_version() -> None:
         "example.com/v1", "Widget", "widgets", "WidgetList",
     )  # fmt: skip
     assert row.subresources == {resources.SCALE}
-    assert row.custom and row.generation and row.namespaced
+    assert row.custom
+    assert row.generation
+    assert row.namespaced
     assert row.storage_key == "widgets.example.com"
     assert row.prefix == b'{"kind":"Widget","apiVersion":"example.com/v1",'
 

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from fleet.sim import serving
+from tests.sim.manifests import deployment
 from tests.support.simulator import ApiSession
 
 CMS = "/api/v1/namespaces/default/configmaps"
@@ -51,18 +52,76 @@ def random_value(rng: random.Random, depth: int = 0) -> Any:
     return {rng.choice(keys): random_value(rng, depth + 1) for _ in range(rng.randrange(5))}
 
 
+def mutated(rng: random.Random, obj: Any, depth: int = 0) -> Any:
+    """A copy of `obj` with a few values replaced by random ones, at any depth."""
+    if isinstance(obj, dict) and obj and depth < 8:
+        copy = dict(obj)
+        key = rng.choice(list(copy))
+        copy[key] = random_value(rng) if rng.random() < 0.3 else mutated(rng, copy[key], depth + 1)
+        return copy
+    if isinstance(obj, list) and obj and depth < 8:
+        return [mutated(rng, item, depth + 1) if rng.random() < 0.5 else item for item in obj]
+    return random_value(rng) if rng.random() < 0.5 else obj
+
+
+VALID = {
+    f"{CMS}/a": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"},
+                 "data": {"k": "v"}},
+    "/apis/apps/v1/namespaces/default/deployments/web": deployment(),
+    "/apis/apps/v1/namespaces/default/deployments/web/scale": {"spec": {"replicas": 3}},
+    "/apis/apps/v1/namespaces/default/deployments/web/status": {**deployment(),
+                                                                "status": {"replicas": 1}},
+    "/api/v1/namespaces/default/services/web": {
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+        "spec": {"ports": [{"port": 80}], "selector": {"app": "web"}}},
+}  # fmt: skip
+
+
+def random_request(rng: random.Random) -> tuple[str, str, bytes]:
+    """A method, a path and a body: mostly a damaged version of a valid write."""
+    method = rng.choice(["GET", "POST", "PUT", "PATCH", "PATCH", "PUT", "DELETE", "OPTIONS"])
+    if rng.random() < 0.7:
+        path, valid = rng.choice(list(VALID.items()))
+        return method, path, json.dumps(mutated(rng, valid)).encode()
+    return method, rng.choice(PATHS), random_body(rng)
+
+
 def random_body(rng: random.Random) -> bytes:
-    kind = rng.randrange(4)
+    kind = rng.randrange(6)
     if kind == 0:
         return bytes(rng.randrange(256) for _ in range(rng.randrange(64)))
     if kind == 1:
         return json.dumps(random_value(rng)).encode()[: rng.randrange(1, 400)]
-    obj: dict[str, Any] = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}
-    extra = random_value(rng)
-    if isinstance(extra, dict):
-        obj.update(extra)
-    obj["metadata"] = random_value(rng) if rng.random() < 0.5 else obj["metadata"]
-    return json.dumps(obj).encode()
+    if kind == 2:
+        operations = [
+            {"op": rng.choice(["add", "remove", "replace", "move", "copy", "test", "x"]),
+             "path": rng.choice(["/spec/replicas", "/metadata/labels", "/data/k", "", "/-",
+                                 "/spec/template/spec/containers/0", "/status"]),
+             "from": "/metadata/name", "value": random_value(rng)}
+            for _ in range(rng.randrange(1, 4))
+        ]  # fmt: skip
+        return json.dumps(operations).encode()
+    return json.dumps(mutated(rng, rng.choice(list(VALID.values())))).encode()
+
+
+def content_type(rng: random.Random, method: str) -> str:
+    """Mostly a type that suits the method, sometimes any."""
+    if rng.random() < 0.2:
+        return rng.choice(CONTENT_TYPES)
+    return rng.choice(CONTENT_TYPES[2:6] if method == "PATCH" else CONTENT_TYPES[:2])
+
+
+async def seed(api: ApiSession) -> None:
+    """Objects for the random requests to hit: their subresources and patches get exercised."""
+    await api.request("POST", CMS, body={"metadata": {"name": "a"}, "data": {"k": "v"}})
+    await api.request(
+        "PATCH", "/apis/apps/v1/namespaces/default/deployments/web",
+        data=json.dumps(deployment()).encode(), content_type="application/apply-patch+yaml",
+        params={"fieldManager": "seed"},
+    )  # fmt: skip
+    await api.request(
+        "POST", "/api/v1/namespaces/default/services", body={"metadata": {"name": "web"}}
+    )
 
 
 async def test_random_requests_get_status_answers_and_spare_the_other_cluster(
@@ -72,13 +131,15 @@ async def test_random_requests_get_status_answers_and_spare_the_other_cluster(
     async with ApiSession(sim, "sim-001") as other:
         await other.request("POST", CMS, body={"metadata": {"name": "safe"}})
         before = sim.cluster("sim-001").store.resource_version
-        for _ in range(800):
-            method = rng.choice(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+        for round_ in range(1200):
+            if round_ % 25 == 0:
+                await seed(api)
+            method, path, body = random_request(rng)
             response = await api.request(
                 method,
-                rng.choice(PATHS),
-                data=random_body(rng),
-                content_type=rng.choice(CONTENT_TYPES),
+                path,
+                data=body,
+                content_type=content_type(rng, method),
                 params={"fieldManager": "fuzz"} if rng.random() < 0.7 else {},
             )
             assert response.status < 500, response

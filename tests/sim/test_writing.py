@@ -90,6 +90,11 @@ async def test_generate_name(api: ApiSession) -> None:
          "resourceVersion should not be set")),
         (CMS, ["not", "an", "object"], (400, "BadRequest", "must be a JSON or YAML object")),
         (CMS, {"metadata": "nope"}, (400, "BadRequest", "metadata must be an object")),
+        (CMS, {"metadata": {"name": "a"}, "data": {"k": 1}}, (400, "BadRequest",
+         'ConfigMap in version "v1" cannot be handled as a ConfigMap: data must be a map of '
+         "strings")),
+        (DEPLOYS, {"metadata": {"name": "a"}, "spec": 5}, (400, "BadRequest",
+         "spec must be an object")),
         ("/api/v1/namespaces/missing/configmaps", {"metadata": {"name": "a"}}, (404, "NotFound",
          'namespaces "missing" not found')),
         ("/api/v1/configmaps", {"metadata": {"name": "a"}}, (405, "MethodNotAllowed", "POST")),
