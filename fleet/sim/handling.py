@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -34,6 +35,7 @@ from fleet.sim import (
     selectors,
     statuses,
     storage,
+    tables,
     watching,
     writing,
 )
@@ -210,18 +212,52 @@ async def _read(
     rtype: resources.ResourceType,
     target: routing.Target,
 ) -> web.StreamResponse:
+    printer = _printer(cluster, request, rtype) if target.subresource != resources.SCALE else None
     if target.is_collection:
         if request.query.get("watch", "").lower() in _TRUE:
             cluster.counters.count(Verb.WATCH)
-            return await _watch(cluster, request, rtype, target.namespace)
+            return await _watch(cluster, request, rtype, target.namespace, printer)
         cluster.counters.count(Verb.LIST)
         query = _list_query(request, target.namespace)
-        return json_response(reading.list_objects(cluster, rtype, query))
+        if printer is None:
+            return json_response(reading.list_objects(cluster, rtype, query))
+        found = reading.page(cluster, rtype, query)
+        return json_response(printer([o.load(rtype) for o in found.objects], found.metadata))
     cluster.counters.count(Verb.GET)
     stored = reading.get(cluster, rtype, namespace=target.namespace or "", name=target.name)
     if target.subresource == resources.SCALE:
         return json_response(storage.dumps(scaling.document(stored.load(rtype))))
+    if printer is not None:
+        return json_response(printer([stored.load(rtype)], {}))
     return json_response(stored.document(rtype))
+
+
+Printer = Callable[[list[dict[str, Any]], dict[str, object]], bytes]
+"""Objects and list metadata to a JSON Table."""
+
+
+def _printer(
+    cluster: clusters.VirtualCluster, request: web.Request, rtype: resources.ResourceType
+) -> Printer | None:
+    """How to answer as a Table, when the client asked for one (kubectl get)."""
+    if not tables.wants_table(request.headers.get("Accept", "")):
+        return None
+    crd = None
+    if rtype.custom:
+        stored = cluster.store.get(resources.CRDS.storage_key, "", rtype.storage_key)
+        crd = stored.load(resources.CRDS) if stored is not None else None
+    columns = tables.columns_for(rtype, crd)
+    headers = True
+
+    def print_table(objects: list[dict[str, Any]], metadata: dict[str, object]) -> bytes:
+        nonlocal headers
+        printed = tables.table(
+            columns, objects, now=cluster.clock(), metadata=metadata, headers=headers
+        )
+        headers = False  # a watch sends the column definitions with its first event only
+        return storage.dumps(printed)
+
+    return print_table
 
 
 async def _write(
@@ -336,18 +372,32 @@ def _delete_options(request: web.Request, body: bytes) -> deleting.DeleteOptions
     return deleting.DeleteOptions(dry_run=dry_run, uid=uid, resource_version=resource_version)
 
 
+def _rendering(
+    printer: Printer, rtype: resources.ResourceType
+) -> Callable[[storage.StoredObject], bytes]:
+    """Watch events as one-row Tables."""
+
+    def render(obj: storage.StoredObject) -> bytes:
+        return printer([obj.load(rtype)], {"resourceVersion": str(obj.resource_version)})
+
+    return render
+
+
 async def _watch(
     cluster: clusters.VirtualCluster,
     request: web.Request,
     rtype: resources.ResourceType,
     namespace: str | None,
+    printer: Printer | None,
 ) -> web.StreamResponse:
     query = request.query
     timeout_text = query.get("timeoutSeconds", "")
     try:
-        timeout = float(timeout_text) if timeout_text else watching.default_timeout(cluster.random)
+        timeout = float(timeout_text or 0)
     except ValueError:
         raise statuses.bad_request(f"invalid timeoutSeconds: {timeout_text!r}") from None
+    if timeout <= 0:  # as with the apiserver, 0 (or nothing) means its own default
+        timeout = watching.default_timeout(cluster.random)
     bookmarks = query.get("allowWatchBookmarks", "").lower() in _TRUE
     store = cluster.store
     response = web.StreamResponse(status=200, headers={"Content-Type": JSON})
@@ -360,6 +410,7 @@ async def _watch(
             resource_version_match=query.get("resourceVersionMatch", ""),
             send_initial_events=query.get("sendInitialEvents", "").lower() in _TRUE,
             bookmarks=bookmarks, queue_limit=cluster.settings.watch_queue_limit,
+            render=None if printer is None else _rendering(printer, rtype),
         )  # fmt: skip
     except storage.TooOld as error:
         await response.prepare(request)
@@ -375,7 +426,7 @@ async def _watch(
 
         ending = await watching.stream(
             watch, write=write, current_version=lambda: store.resource_version,
-            lifetime=max(timeout, 0.0), bookmarks=bookmarks,
+            lifetime=timeout, bookmarks=bookmarks,
             bookmark_interval=cluster.settings.bookmark_interval,
             drop_after=cluster.faults.drop_watches_after,
         )  # fmt: skip

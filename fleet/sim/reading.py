@@ -116,10 +116,33 @@ def _snapshot(
     return version, store.snapshot(rtype.storage_key, query.namespace, version), None
 
 
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a list: its objects and the list's metadata (version, continue)."""
+
+    objects: list[storage.StoredObject]
+    metadata: dict[str, object]
+
+
 def list_objects(
     cluster: clusters.VirtualCluster, rtype: resources.ResourceType, query: ListQuery
 ) -> bytes:
     """The list document (JSON) for one page of a collection."""
+    found = page(cluster, rtype, query)
+    # Items of built-in kinds carry no kind and apiVersion; custom resources' items do.
+    if rtype.custom:
+        items = [o.document(rtype) for o in found.objects]
+    else:
+        items = [o.body for o in found.objects]
+    head = (
+        f'{{"kind":"{rtype.list_kind}","apiVersion":"{rtype.api_version}","metadata":'.encode()
+        + storage.dumps(found.metadata)
+    )
+    return head + b',"items":[' + b",".join(items) + b"]}"
+
+
+def page(cluster: clusters.VirtualCluster, rtype: resources.ResourceType, query: ListQuery) -> Page:
+    """The objects of one page of a collection, and the list metadata to send with them."""
     if query.resource_version_match not in ("", "Exact", "NotOlderThan"):
         raise statuses.bad_request(
             f"resourceVersionMatch: Unsupported value: {query.resource_version_match!r}"
@@ -144,10 +167,4 @@ def list_objects(
         metadata["continue"] = encode_continue(version, last.namespace, last.name)
         if query.labels is selectors.EVERYTHING and query.fields is selectors.NO_FIELDS:
             metadata["remainingItemCount"] = remaining
-    # Items of built-in kinds carry no kind and apiVersion; custom resources' items do.
-    items = [o.document(rtype) for o in chosen] if rtype.custom else [o.body for o in chosen]
-    head = (
-        f'{{"kind":"{rtype.list_kind}","apiVersion":"{rtype.api_version}","metadata":'.encode()
-        + storage.dumps(metadata)
-    )
-    return head + b',"items":[' + b",".join(items) + b"]}"
+    return Page(chosen, metadata)

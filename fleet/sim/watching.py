@@ -51,8 +51,10 @@ class Watch:
         labels: selectors.LabelSelector,
         fields: selectors.FieldSelector,
         queue_limit: int,
+        render: Callable[[storage.StoredObject], bytes] | None = None,
     ) -> None:
         self.rtype = rtype
+        self._render = render
         self.namespace = namespace
         self.labels = labels
         self.fields = fields
@@ -69,7 +71,8 @@ class Watch:
         )
 
     def line(self, kind: str, obj: storage.StoredObject) -> bytes:
-        return b'{"type":"' + kind.encode() + b'","object":' + obj.document(self.rtype) + b"}\n"
+        document = obj.document(self.rtype) if self._render is None else self._render(obj)
+        return b'{"type":"' + kind.encode() + b'","object":' + document + b"}\n"
 
     def offer(self, event: storage.Event) -> None:
         if self.ending is not None:
@@ -192,6 +195,7 @@ def open_watch(
     send_initial_events: bool,
     bookmarks: bool,
     queue_limit: int,
+    render: Callable[[storage.StoredObject], bytes] | None = None,
 ) -> Watch:
     """A watch subscribed to `store`, with its first lines queued.
 
@@ -200,6 +204,7 @@ def open_watch(
     events after N. Raises `storage.TooOld` when N is older than the event window
     (the caller sends the 410 as an ERROR event), and `ApiError` for a bad request.
     Nothing awaits between reading the state and subscribing, so no event is missed.
+    `render` replaces the object of each event (a Table, for kubectl get --watch).
     """
     if send_initial_events and (resource_version_match != "NotOlderThan" or not bookmarks):
         raise statuses.invalid(
@@ -221,7 +226,10 @@ def open_watch(
             raise statuses.timeout(
                 f"Too large resource version: {version}, current: {store.resource_version}"
             )
-    watch = Watch(rtype, namespace=namespace, labels=labels, fields=fields, queue_limit=queue_limit)
+    watch = Watch(
+        rtype, namespace=namespace, labels=labels, fields=fields, queue_limit=queue_limit,
+        render=render,
+    )  # fmt: skip
     if version < 0 or send_initial_events:
         existing = store.objects(rtype.storage_key, namespace)
         watch.push_initial(watch.line("ADDED", o) for o in existing if watch.matches(o))

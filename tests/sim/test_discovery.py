@@ -77,6 +77,7 @@ async def test_tokens_are_per_cluster(sim: serving.Simulator) -> None:
 
 
 async def test_unknown_clusters_and_paths_are_404(api: ApiSession, sim: serving.Simulator) -> None:
+    assert repr(api) == f"ApiSession({sim.url('sim-000')}, open)"
     assert (await api.request("GET", "/nothing/here")).status == 404
     assert (await api.request("GET", "/api/v1/widgets")).status == 404
     assert (await api.request("GET", "/api/v1/namespaces/default/namespaces/x")).status == 404

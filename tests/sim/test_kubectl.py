@@ -190,6 +190,12 @@ async def test_apply_a_multi_document_file_and_get_it_back(
     assert widget["spec"] == {"size": 3}
     names = await kubectl("get", "configmaps", "-n", "shop", "-o", "name")
     assert names.out.split() == ["configmap/kube-root-ca.crt", "configmap/web-config"]
+    rolled = await kubectl("rollout", "status", "deployment/web", "-n", "shop", "--timeout=20s")
+    assert rolled.out.strip() == 'deployment "web" successfully rolled out'
+    printed = await kubectl("get", "deployments", "-n", "shop")
+    header, row = printed.out.splitlines()
+    assert header.split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
+    assert row.split()[:4] == ["web", "2/2", "2", "2"]
 
 
 async def test_get_watch_sees_a_change_made_by_another_client(

@@ -90,7 +90,7 @@ async def test_bookmarks_carry_the_current_version() -> None:
 
 async def test_timeout_seconds_ends_the_stream_cleanly(api: ApiSession) -> None:
     version = await create(api, "a")
-    params = {"resourceVersion": version, "timeoutSeconds": "0"}
+    params = {"resourceVersion": version, "timeoutSeconds": "1"}
     assert [event async for event in api.watch(CMS, params=params)] == []
 
 

@@ -73,6 +73,10 @@ class ApiSession:
         self._ssl = simulator.client_ssl()
         self._session: aiohttp.ClientSession | None = None
 
+    def __repr__(self) -> str:
+        state = "open" if self._session is not None and not self._session.closed else "closed"
+        return f"ApiSession({self._base}, {state})"
+
     async def __aenter__(self) -> ApiSession:
         connector = aiohttp.TCPConnector(ssl=self._ssl) if self._ssl else aiohttp.TCPConnector()
         self._session = aiohttp.ClientSession(connector=connector, timeout=TIMEOUT)
@@ -113,13 +117,17 @@ class ApiSession:
             return Response(response.status, dict(response.headers), await response.read())
 
     async def watch(
-        self, path: str, *, params: Mapping[str, str] | None = None
+        self,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
         """The events of a watch, one dict per line, until the server ends the stream."""
         assert self._session is not None, "use `async with ApiSession(...)`"
         query = {"watch": "true", **(params or {})}
         async with self._session.get(
-            self._base + path, params=query, headers=self._headers(None)
+            self._base + path, params=query, headers=self._headers(headers)
         ) as response:
             assert response.status == 200, await response.text()
             async for line in response.content:
