@@ -8,6 +8,7 @@ with the same settings always produces the same inventory.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -82,11 +83,13 @@ class SimConfig:
         if not 0 <= self.port <= 65535:
             raise ValueError("port must be between 0 and 65535")
         if self.rollout_delay < 0 or self.namespace_delay < 0:
-            raise ValueError("delays must not be negative")
+            raise ValueError("rollout_delay and namespace_delay must not be negative")
         if self.history_window < 1 or self.watch_queue_limit < 1:
             raise ValueError("history_window and watch_queue_limit must be positive")
         if self.bookmark_interval <= 0:
             raise ValueError("bookmark_interval must be positive")
+        if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?", self.name_prefix):
+            raise ValueError("name_prefix must be a short lowercase DNS label")
 
     def names(self) -> tuple[str, ...]:
         """Cluster names: sim-000, sim-001, ... (wide enough for the count)."""

@@ -141,6 +141,16 @@ def test_label_spread_errors(spec: str, message: str) -> None:
         config.LabelSpread.parse(spec)
 
 
+@pytest.mark.parametrize(
+    "changes",
+    [{"clusters": 0}, {"port": 70000}, {"rollout_delay": -1}, {"history_window": 0},
+     {"bookmark_interval": 0}, {"name_prefix": "Bad_Prefix"}],
+)  # fmt: skip
+def test_settings_are_checked(changes: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match=next(iter(changes))):
+        config.SimConfig(**changes)  # type: ignore[arg-type]
+
+
 def test_names_are_wide_enough() -> None:
     assert config.SimConfig(clusters=1001).names()[-1] == "sim-1000"
     assert config.SimConfig(clusters=2).names() == ("sim-000", "sim-001")
