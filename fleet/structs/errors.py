@@ -25,3 +25,15 @@ class UserError(FleetError):
         self.message = message
         self.where = where
         super().__init__(f"{where}: {message}" if where else message)
+
+
+class HistoryQueryError(UserError):
+    """A history query is malformed: a cursor, a page size or a time; the API answers 400."""
+
+
+class HistorySchemaError(UserError):
+    """The history database holds a schema this fleet cannot use (newer than it knows)."""
+
+
+class HistoryUnavailableError(FleetError):
+    """The history database cannot answer a query right now; the API answers 503."""
