@@ -18,8 +18,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-import asyncpg
-
+from fleet.store import tables
 from fleet.structs import errors
 
 _FILE_NAME = re.compile(r"(\d{4})_([a-z0-9_]+)\.sql")
@@ -57,7 +56,7 @@ def available() -> tuple[Migration, ...]:
 
 
 async def migrate(
-    connection: asyncpg.Connection, *, schema: str, migrations: tuple[Migration, ...]
+    connection: tables.Connection, *, schema: str, migrations: tuple[Migration, ...]
 ) -> int:
     """Bring ``schema`` up to the last of ``migrations``; returns the version it is at.
 

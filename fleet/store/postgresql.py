@@ -25,9 +25,8 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import asyncpg
@@ -325,7 +324,7 @@ class PostgresHistory:
         self._succeeded()
 
     @contextlib.asynccontextmanager
-    async def _connection(self) -> Any:
+    async def _connection(self) -> AsyncIterator[tables.Connection]:
         # One deadline for acquiring (which may mean connecting) and for the work itself.
         if self._pool is None:
             raise errors.HistoryUnavailableError("the history store is not started")

@@ -13,13 +13,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
 
 from fleet.store import paging
 from fleet.structs import history as h
 from fleet.structs.objects import BundleName, ClusterName, ObjectKey, Revision
+
+if TYPE_CHECKING:
+    # A connection of its own or one lent by the pool: the same methods either way.
+    Connection: TypeAlias = (
+        asyncpg.Connection[asyncpg.Record] | asyncpg.pool.PoolConnectionProxy[asyncpg.Record]
+    )
 
 _COUNT_NAMES = ("created", "configured", "unchanged", "deleted", "skipped", "failed")
 
@@ -101,7 +107,7 @@ RETENTION: tuple[tuple[paging.Table, str], ...] = (
 )
 
 
-async def insert(connection: asyncpg.Connection, rows: Sequence[paging.Record]) -> None:
+async def insert(connection: Connection, rows: Sequence[paging.Record]) -> None:
     """Write a batch in one transaction; rows the table already has are left as they are."""
     syncs = [row for row in rows if isinstance(row, h.SyncRecord)]
     drift = [row for row in rows if isinstance(row, h.DriftRecord)]
@@ -205,7 +211,7 @@ def _sync_columns(rows: Sequence[h.SyncRecord]) -> list[list[Any]]:
             *(getattr(totals, name) for name in _COUNT_NAMES),
             _text_or_none(row.error),
             _text_or_none(row.trace_id),
-            json.dumps([_bundle_to_json(bundle) for bundle in row.bundles]),
+            bundles_json(row.bundles),
         )
 
     return _columns((values(row) for row in rows), width=16)
@@ -261,6 +267,11 @@ def _columns(rows: Iterable[tuple[Any, ...]], *, width: int) -> list[list[Any]]:
         for column, value in zip(columns, row, strict=True):
             column.append(value)
     return columns
+
+
+def bundles_json(bundles: Sequence[h.BundleOutcome]) -> str:
+    """A sync's bundles as the ``syncs.bundles`` column holds them."""
+    return json.dumps([_bundle_to_json(bundle) for bundle in bundles])
 
 
 def _bundle_to_json(bundle: h.BundleOutcome) -> dict[str, Any]:

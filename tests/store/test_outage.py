@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from fleet.store import postgresql
@@ -157,3 +158,37 @@ def _through(url: str, proxy: TcpProxy) -> str:
     userinfo = parts.netloc.rpartition("@")[0]
     netloc = f"{userinfo}@127.0.0.1:{proxy.port}" if userinfo else f"127.0.0.1:{proxy.port}"
     return parts._replace(netloc=netloc).geturl()
+
+
+async def test_an_outage_longer_than_the_buffer_drops_the_oldest_and_says_so(
+    database: db.Database, registry: CollectorRegistry, caplog: pytest.LogCaptureFixture
+) -> None:
+    proxy = await _proxy_to(database)
+    url = _through(database.url, proxy)
+    store = _store(database.settings(database_url=url, buffer_size=50, batch_size=10), registry)
+    await store.start()
+    await proxy.stop()
+    producer = Producer(store)
+    producer.record(1)
+    await _eventually(lambda: not store.status().connected)
+    caplog.clear()
+    producer.record(199)
+    status = store.status()
+    assert status.dropped >= 150  # the one batch in flight may be held on top of the 50
+
+    await proxy.start()
+    await asyncio.wait_for(store.flush(), timeout=10)
+    await store.close()
+    await proxy.stop()
+
+    dropped = store.status().dropped
+    rows = await database.admin.fetch(f'SELECT id FROM "{database.schema}".syncs')
+    assert sorted(row["id"] for row in rows) == sorted(producer.ids[dropped:])
+    overflow = {"reason": "overflow"}
+    assert registry.get_sample_value("fleet_history_rows_dropped_total", overflow) == dropped
+    overflow_lines = [m for m in caplog.messages if "history buffer" in m]
+    assert overflow_lines == [
+        "history buffer is full (50 rows): dropping the oldest rows until the database"
+        " catches up; metric fleet_history_rows_dropped_total counts them",
+        f"history buffer has room again; {dropped} rows were dropped while it was full",
+    ]
