@@ -37,8 +37,8 @@ class HistorySettings:
     """Seconds to open one connection."""
     command_timeout: float = 10.0
     """Seconds for one statement or one batch write."""
-    buffer_size: int = 100_000
-    """Rows held while the database is slow or away; past this the oldest are dropped."""
+    buffer_size: int = 20_000
+    """Rows held while the database is slow or away (about 1.4 KB each); then oldest go."""
     batch_size: int = 1_000
     """Most rows written in one transaction."""
     flush_interval: float = 0.5
