@@ -33,7 +33,7 @@ from prometheus_client import CollectorRegistry
 from fleet.store import paging, postgresql, querying, tables
 from fleet.structs import history as h
 from fleet.structs.objects import BundleName, ClusterName, Revision
-from fleet.structs.settings import HistorySettings
+from fleet.structs.settings import HistorySettings, Secret
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 BUNDLES = tuple(BundleName(name) for name in ("base", "ingress", "monitoring", "web", "db"))
@@ -110,7 +110,9 @@ class Report:
 async def run(url: str, size: Size) -> Report:
     """Measure in a fresh schema of the database at ``url``; the schema is dropped after."""
     schema = f"fleet_bench_{uuid.uuid4().hex[:12]}"
-    settings = HistorySettings(database_url=url, schema=schema, application_name="fleet-bench")
+    settings = HistorySettings(
+        database_url=Secret(url), schema=schema, application_name="fleet-bench"
+    )
     admin = await asyncpg.connect(url, timeout=10)
     try:
         writes = await _measure_writes(settings, size)

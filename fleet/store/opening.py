@@ -6,13 +6,11 @@ learns which backend it got from the store's status rather than from the setting
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-
 from prometheus_client import CollectorRegistry
 
 from fleet.store import memory, postgresql
 from fleet.structs import history as h
+from fleet.structs.clock import Clock
 from fleet.structs.settings import HistorySettings
 
 
@@ -20,7 +18,7 @@ def history_store(
     settings: HistorySettings,
     *,
     registry: CollectorRegistry,
-    clock: Callable[[], datetime] | None = None,
+    clock: Clock | None = None,
 ) -> h.HistoryStore:
     """A store for ``settings``; call `start` before use and `close` at shutdown."""
     if settings.database_url is None:

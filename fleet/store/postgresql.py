@@ -13,6 +13,11 @@ The same task deletes rows past the retention age, in small batches, so there is
 writer to reason about. Queries go through the pool directly and fail fast with
 `errors.HistoryUnavailableError` when the database is away; the API turns that into 503.
 
+Waiting on a schedule (the flush interval, retention, backoff) and reading the time go
+through the `Clock`, so that tests can move time; the deadlines on database calls are
+real-time `asyncio.timeout`s, because they bound real network I/O that a test clock
+does not drive.
+
 The database URL may carry a password. It is kept out of reprs, the status, logs and
 errors: the store shows the URL without credentials and scrubs the password from any
 driver message before passing it on.
@@ -23,10 +28,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import asyncpg
@@ -35,6 +39,7 @@ from prometheus_client import CollectorRegistry
 from fleet.store import buffering, metering, migrating, paging, querying, tables
 from fleet.structs import errors
 from fleet.structs import history as h
+from fleet.structs.clock import Clock, SystemClock
 from fleet.structs.settings import HistorySettings
 
 logger = logging.getLogger("fleet.store")
@@ -61,10 +66,6 @@ _REJECTED: tuple[type[BaseException], ...] = (
 )
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class PostgresHistory:
     """A `HistoryStore` in a PostgreSQL schema, written behind the sync path."""
 
@@ -73,15 +74,15 @@ class PostgresHistory:
         settings: HistorySettings,
         *,
         registry: CollectorRegistry,
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         if settings.database_url is None:
             raise ValueError("PostgresHistory needs settings.history.database_url")
         self._settings = settings
         self._url = settings.database_url
-        self._location = h.without_credentials(settings.database_url)
-        self._secrets = _secrets_in(settings.database_url)
-        self._clock = clock or _utc_now
+        self._location = h.without_credentials(settings.database_url.reveal())
+        self._secrets = _secrets_in(settings.database_url.reveal())
+        self._clock = clock or SystemClock()
         self._metrics = metering.HistoryMetrics(registry)
         self._buffer = buffering.WriteBuffer(capacity=settings.buffer_size, metrics=self._metrics)
         self._migrations = migrating.available()
@@ -114,7 +115,7 @@ class PostgresHistory:
         if self._pool is not None:
             raise RuntimeError(f"{self!r} is already started")
         self._pool = await asyncpg.create_pool(
-            self._url,
+            self._url.reveal(),
             min_size=0,
             max_size=self._settings.pool_size,
             timeout=self._settings.connect_timeout,
@@ -217,7 +218,7 @@ class PostgresHistory:
 
     async def apply_retention(self) -> int:
         """Delete rows older than ``retention_days`` by the clock, in batches; returns the count."""
-        cutoff = self._clock() - timedelta(days=self._settings.retention_days)
+        cutoff = self._clock.utcnow() - timedelta(days=self._settings.retention_days)
         total = 0
         for table, statement in tables.RETENTION:
             deleted = self._settings.retention_batch
@@ -242,7 +243,7 @@ class PostgresHistory:
         failures = 0
         while True:
             if failures:
-                await asyncio.sleep(self._retry_delay(failures))
+                await self._clock.sleep(self._retry_delay(failures))
             else:
                 await self._await_rows()
             if self._closing and not self._buffer:
@@ -252,9 +253,9 @@ class PostgresHistory:
                     await self._migrate()
                 if self._buffer:
                     await self._write_batch()
-                if time.monotonic() >= self._next_retention:
+                if self._clock.now() >= self._next_retention:
                     await self.apply_retention()
-                    self._next_retention = time.monotonic() + self._settings.retention_interval
+                    self._next_retention = self._clock.now() + self._settings.retention_interval
             except _UNAVAILABLE as error:
                 failures += 1
                 self._failed(error)
@@ -275,7 +276,7 @@ class PostgresHistory:
     async def _await_rows(self) -> None:
         """Wait for a first row (or retention), then up to ``flush_interval`` for a full batch."""
         if not self._buffer:
-            until_retention = self._next_retention - time.monotonic()
+            until_retention = self._next_retention - self._clock.now()
             await self._wait_for_wakeup(max(until_retention, 0.0))
         hurry = self._closing or self._flushing
         if self._buffer and len(self._buffer) < self._settings.batch_size and not hurry:
@@ -283,13 +284,13 @@ class PostgresHistory:
 
     async def _wait_for_wakeup(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
+            async with self._clock.timeout(seconds):
                 await self._wakeup.wait()
         self._wakeup.clear()
 
     async def _write_batch(self) -> None:
         batch = self._buffer.take(self._settings.batch_size)
-        started = time.perf_counter()
+        started = self._clock.now()
         try:
             async with self._connection() as connection:
                 await tables.insert(connection, batch)
@@ -309,7 +310,7 @@ class PostgresHistory:
             self._buffer.written()
             self._succeeded()
             self._metrics.batches.labels(metering.BatchResult.WRITTEN).inc()
-            self._metrics.write_seconds.observe(time.perf_counter() - started)
+            self._metrics.write_seconds.observe(self._clock.now() - started)
             for table, count in Counter(paging.table_of(row) for row in batch).items():
                 self._metrics.rows_written.labels(table).inc(count)
         async with self._progress:
@@ -375,7 +376,7 @@ class PostgresHistory:
                 self._location,
                 message,
             )
-            self._last_error_since = self._clock()
+            self._last_error_since = self._clock.utcnow()
         self._connected = False
         self._last_error = message
 

@@ -8,24 +8,204 @@ line and `FLEET_*` environment variables fill it in `fleet.runtime`.
 
 from __future__ import annotations
 
+import dataclasses
+import hmac
+import math
 import re
-from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+import urllib.parse
+from pathlib import Path
 
 from fleet.structs import errors
 
-_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class QueueSettings:
+    """The work queue, its rate limiters and the workers that drain it (`settings.queue`)."""
+
+    workers: int = 16
+    """Reconciles that may run at once. A reconcile mostly waits on a cluster's API, so
+    many share two cores; each key still runs on one worker at a time."""
+
+    base_delay: float = 0.005
+    """Seconds before the first retry of a failed key; each further failure doubles it."""
+
+    max_delay: float = 300.0
+    """Seconds a failing key waits at most between retries (five minutes)."""
+
+    jitter: float = 0.1
+    """Fraction by which a retry delay is shortened at random, so that keys that failed
+    together (one outage, many clusters) do not all retry in the same instant."""
+
+    qps: float = 10.0
+    """Retries per second over all keys, once the burst is spent."""
+
+    burst: int = 100
+    """Retries allowed at once before `qps` applies."""
+
+    reconcile_timeout: float = 300.0
+    """Seconds one reconcile may take; past that it is cancelled and counts as a failure."""
+
+    shutdown_grace: float = 20.0
+    """Seconds that running reconciles get to finish on shutdown before they are
+    cancelled; under Kubernetes' default 30 s termination grace, so fleet exits first."""
+
+    def __post_init__(self) -> None:
+        _require(
+            "queue",
+            self,
+            ("workers", self.workers >= 1, "at least 1"),
+            ("base_delay", self.base_delay > 0, "above 0"),
+            ("max_delay", self.max_delay >= self.base_delay, "at least base_delay"),
+            ("jitter", 0 <= self.jitter < 1, "from 0 up to (not including) 1"),
+            ("qps", self.qps > 0, "above 0"),
+            ("burst", self.burst >= 1, "at least 1"),
+            ("reconcile_timeout", self.reconcile_timeout > 0, "above 0"),
+            ("shutdown_grace", self.shutdown_grace >= 0, "0 or more"),
+        )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+def _require(group: str, settings: object, *rules: tuple[str, bool, str]) -> None:
+    """Raise a `UserError` naming ``group.field`` for the first rule a value breaks
+    (NaN and infinity break every rule)."""
+    for name, ok, rule in rules:
+        value = getattr(settings, name)
+        if not ok or not math.isfinite(value):
+            raise errors.UserError(f"must be {rule}, not {value!r}", where=f"{group}.{name}")
+
+
+class Secret:
+    """A password, token or signing key that no repr, str or log line can show.
+
+    Settings print themselves in logs and in the status API; holding a credential in a
+    plain ``str`` field would leak it the first time someone logs a settings group.
+    Only `reveal()` gives the value, so every place that uses it is easy to find.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Secret):
+            return NotImplemented
+        return hmac.compare_digest(self._value.encode(), other._value.encode())
+
+    def __hash__(self) -> int:
+        return hash(Secret)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GitSettings:
+    """How fleet follows Git: where mirrors live, how often they fetch, what a read may cost.
+
+    Credentials here are sent to every HTTP(S) remote fleet mirrors; remote URLs come
+    only from settings, never from the fleet repository, so they cannot be pointed at
+    another host by a commit.
+    """
+
+    url: str = ""
+    """The fleet repository (https://, ssh://, scp-like ``git@host:path``, file:// or a path)."""
+    branch: str = "main"
+    """The branch whose head the controller deploys."""
+    state_dir: Path = Path("state/git")
+    """Where the bare mirror repositories live, one directory per remote URL."""
+    poll_interval: float = 60.0
+    """Seconds between fetches of a healthy remote (a push webhook fetches at once)."""
+    poll_jitter: float = 0.1
+    """Each poll interval is stretched or shrunk by up to this fraction, so that mirrors
+    started together do not fetch together forever."""
+    fetch_timeout: float = 60.0
+    """Seconds one fetch may take, from connecting to the verified new head."""
+    backoff_base: float = 1.0
+    """Seconds before the first retry of a failing remote; doubles with each failure."""
+    backoff_cap: float = 300.0
+    """The longest wait between two attempts on a failing remote."""
+    backoff_jitter: float = 0.2
+    """Each backoff delay is shortened by up to this fraction (never lengthened past the cap)."""
+    max_fetch_bytes: int = 1 << 30
+    """A fetch whose pack grows past this many bytes is abandoned (1 GiB)."""
+    max_file_bytes: int = 4 << 20
+    """The largest file (or tree object) fleet reads from a repository (4 MiB)."""
+    max_files_per_read: int = 5_000
+    """The most files one directory read (one bundle) may return."""
+    max_read_bytes: int = 64 << 20
+    """The most bytes one read (one bundle, or one file) may inflate (64 MiB)."""
+    read_cache_bytes: int = 64 << 20
+    """Bytes of file content kept by the per-mirror cache of directory reads (64 MiB)."""
+    http_username: str = ""
+    """User name for HTTP(S) basic authentication; with a token and no name,
+    ``x-access-token`` is sent (GitHub's convention; GitLab and Gitea accept any name)."""
+    http_password: Secret | None = None
+    """Password or access token for HTTP(S) basic authentication. When unset, the
+    environment variables ``FLEET_GIT_USERNAME`` and ``FLEET_GIT_PASSWORD`` (or
+    ``FLEET_GIT_TOKEN``) are used, if set."""
+    ssh_key_file: Path | None = None
+    """Private key for SSH remotes; when unset, ``ssh`` uses its agent and ~/.ssh."""
+
+    def __post_init__(self) -> None:
+        _require(
+            "git",
+            self,
+            ("poll_interval", self.poll_interval > 0, "above 0"),
+            ("poll_jitter", 0 <= self.poll_jitter < 1, "from 0 up to (not including) 1"),
+            ("fetch_timeout", self.fetch_timeout > 0, "above 0"),
+            ("backoff_base", self.backoff_base > 0, "above 0"),
+            ("backoff_cap", self.backoff_cap >= self.backoff_base, "at least backoff_base"),
+            ("backoff_jitter", 0 <= self.backoff_jitter < 1, "from 0 up to (not including) 1"),
+            ("max_fetch_bytes", self.max_fetch_bytes > 0, "above 0"),
+            ("max_file_bytes", self.max_file_bytes > 0, "above 0"),
+            ("max_files_per_read", self.max_files_per_read > 0, "above 0"),
+            ("max_read_bytes", self.max_read_bytes > 0, "above 0"),
+            ("read_cache_bytes", self.read_cache_bytes >= 0, "0 or more"),
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    """The push webhook at ``POST /hooks/git``.
+
+    Without a secret the endpoint answers 404: an unauthenticated trigger would let
+    anyone on the network make fleet fetch as often as they like.
+    """
+
+    secret: Secret | None = None
+    """Shared secret: the HMAC key for GitHub and Gitea, the token for GitLab."""
+    max_body_bytes: int = 1 << 20
+    """Larger bodies are refused with 413 before they are read (1 MiB; GitHub caps
+    push payloads at 25 MiB but sends far less for ordinary pushes)."""
+    read_timeout: float = 10.0
+    """Seconds the sender has to deliver the whole body."""
+
+    def __post_init__(self) -> None:
+        _require(
+            "webhook",
+            self,
+            ("max_body_bytes", self.max_body_bytes > 0, "above 0"),
+            ("read_timeout", self.read_timeout > 0, "above 0"),
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class HistorySettings:
     """Where history goes and how writing it behaves (`settings.history`).
 
     Without a database URL, history is kept in memory (bounded by ``memory_rows``). The URL
-    may hold a password, so it is left out of the repr; the store shows it without one.
+    usually holds a password, so it is a `Secret`; the store shows it without credentials.
     """
 
-    database_url: str | None = field(default=None, repr=False)
+    database_url: Secret | None = None
     """``postgresql://user:password@host:5432/db``; None keeps history in memory."""
     schema: str = "fleet"
     """Schema that holds fleet's tables; created at start-up. Lower-case letters, digits, ``_``."""
@@ -59,41 +239,42 @@ class HistorySettings:
     """Rows kept per table when history is in memory; the oldest go first."""
 
     def __post_init__(self) -> None:
-        if not _IDENTIFIER.fullmatch(self.schema):
+        if not _SCHEMA_NAME.fullmatch(self.schema):
             raise errors.UserError(
-                f"{self.schema!r} is not a schema name fleet accepts "
-                "(lower-case letters, digits and '_', at most 63, not starting with a digit)",
-                where="settings.history.schema",
+                f"must be lower-case letters, digits and '_' (at most 63, not starting with"
+                f" a digit), not {self.schema!r}",
+                where="history.schema",
             )
-        for name in ("pool_size", "batch_size", "retention_batch", "memory_rows"):
-            if getattr(self, name) < 1:
-                raise errors.UserError("must be at least 1", where=f"settings.history.{name}")
-        for name in (
-            "connect_timeout",
-            "command_timeout",
-            "flush_interval",
-            "retry_initial",
-            "retry_max",
-            "close_timeout",
-            "retention_days",
-            "retention_interval",
-        ):
-            if getattr(self, name) <= 0:
-                raise errors.UserError("must be positive", where=f"settings.history.{name}")
         if self.database_url is not None:
             _check_database_url(self.database_url)
-        if self.buffer_size < self.batch_size:
-            raise errors.UserError(
-                f"must be at least batch_size ({self.batch_size})",
-                where="settings.history.buffer_size",
-            )
+        _require(
+            "history",
+            self,
+            ("pool_size", self.pool_size >= 1, "at least 1"),
+            ("connect_timeout", self.connect_timeout > 0, "above 0"),
+            ("command_timeout", self.command_timeout > 0, "above 0"),
+            ("batch_size", self.batch_size >= 1, "at least 1"),
+            ("buffer_size", self.buffer_size >= self.batch_size, "at least batch_size"),
+            ("flush_interval", self.flush_interval > 0, "above 0"),
+            ("retry_initial", self.retry_initial > 0, "above 0"),
+            ("retry_max", self.retry_max >= self.retry_initial, "at least retry_initial"),
+            ("close_timeout", self.close_timeout > 0, "above 0"),
+            ("retention_days", self.retention_days > 0, "above 0"),
+            ("retention_interval", self.retention_interval > 0, "above 0"),
+            ("retention_batch", self.retention_batch >= 1, "at least 1"),
+            ("memory_rows", self.memory_rows >= 1, "at least 1"),
+        )
 
 
-def _check_database_url(url: str) -> None:
-    # The driver would only find out when it first connects, in the background.
-    where = "settings.history.database_url"
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def _check_database_url(url: Secret) -> None:
+    # The driver would only find out when it first connects, in the background. The
+    # messages never repeat the URL: it holds the password.
+    where = "history.database_url"
     try:
-        parts = urlsplit(url)
+        parts = urllib.parse.urlsplit(url.reveal())
         parts.port  # noqa: B018 -- parsing the port is the check
     except ValueError:
         raise errors.UserError("is not a URL with a valid port", where=where) from None

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -17,20 +15,11 @@ from prometheus_client import CollectorRegistry
 from fleet.store import opening, postgresql
 from fleet.structs import history as h
 from fleet.structs.settings import HistorySettings
+from tests.support import clock
 from tests.support import database as db
 
-NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
-"""The fake clock's time for every test that needs "now"."""
-
-
-@dataclass
-class FakeClock:
-    """The store's wall clock, moved by the test."""
-
-    now: datetime = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
+NOW = clock.START
+"""What a fresh `FakeClock` says ``utcnow()`` is; records in the tests are dated around it."""
 
 
 @pytest.fixture
@@ -56,7 +45,9 @@ async def database() -> AsyncIterator[db.Database]:
 async def postgres_store(
     database: db.Database, registry: CollectorRegistry
 ) -> AsyncIterator[postgresql.PostgresHistory]:
-    store = postgresql.PostgresHistory(database.settings(), registry=registry, clock=lambda: NOW)
+    store = postgresql.PostgresHistory(
+        database.settings(), registry=registry, clock=clock.FakeClock()
+    )
     await store.start()
     try:
         yield store
@@ -72,7 +63,7 @@ async def store(
         settings = HistorySettings()
     else:
         settings = database.settings()
-    store = opening.history_store(settings, registry=registry, clock=lambda: NOW)
+    store = opening.history_store(settings, registry=registry, clock=clock.FakeClock())
     await store.start()
     try:
         yield store

@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry
 from fleet.store import memory, opening, postgresql
 from fleet.structs import history as h
 from fleet.structs.objects import Revision
-from fleet.structs.settings import HistorySettings
+from fleet.structs.settings import HistorySettings, Secret
 from tests.store import records
 from tests.store.conftest import NOW
 
@@ -47,7 +47,7 @@ def test_a_database_url_chooses_postgresql_and_none_chooses_memory() -> None:
     registry = CollectorRegistry()
     chosen = opening.history_store(HistorySettings(), registry=registry)
     assert isinstance(chosen, memory.MemoryHistory)
-    settings = HistorySettings(database_url="postgresql://fleet@db/fleet")
+    settings = HistorySettings(database_url=Secret("postgresql://fleet@db/fleet"))
     chosen = opening.history_store(settings, registry=CollectorRegistry())
     assert isinstance(chosen, postgresql.PostgresHistory)
     assert chosen.status().backend is h.HistoryBackend.POSTGRESQL

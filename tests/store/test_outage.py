@@ -142,8 +142,9 @@ async def test_a_store_started_while_the_database_is_away_catches_up(
 
 
 def _store(settings: HistorySettings, registry: CollectorRegistry) -> postgresql.PostgresHistory:
-    # The fake clock keeps retention from deleting the records, which are dated around NOW.
-    return postgresql.PostgresHistory(settings, registry=registry, clock=lambda: NOW)
+    # The system clock: real outages take real time. Records are dated around NOW, in the
+    # future, so retention leaves them alone.
+    return postgresql.PostgresHistory(settings, registry=registry)
 
 
 async def _proxy_to(database: db.Database) -> TcpProxy:

@@ -18,8 +18,11 @@ from fleet.structs import errors
 from fleet.structs import history as h
 from fleet.structs.objects import BundleName, ClusterName
 from tests.store import records
-from tests.store.conftest import NOW, FakeClock
+from tests.store.conftest import NOW
+from tests.support import clock
 from tests.support import database as db
+
+DAY = 24 * 3600.0
 
 
 def _sample(registry: CollectorRegistry, name: str, **labels: str) -> float | None:
@@ -63,7 +66,7 @@ async def test_written_rows_and_batches_are_measured(
 
 async def test_close_writes_what_is_buffered(database: db.Database) -> None:
     store = postgresql.PostgresHistory(
-        database.settings(flush_interval=60), registry=CollectorRegistry(), clock=lambda: NOW
+        database.settings(flush_interval=60), registry=CollectorRegistry(), clock=clock.FakeClock()
     )
     await store.start()
     for n in range(25):
@@ -141,16 +144,16 @@ async def test_text_with_nul_characters_is_stored(
 
 
 async def test_retention_deletes_old_rows_but_keeps_revisions_still_synced(
-    database: db.Database,
+    database: db.Database, registry: CollectorRegistry
 ) -> None:
-    # The store starts with its clock far back, so the retention run at start-up finds
-    # nothing old; then the clock moves to NOW and retention runs again.
-    clock = FakeClock(NOW - timedelta(days=1000))
-    store = postgresql.PostgresHistory(
-        database.settings(retention_batch=5), registry=CollectorRegistry(), clock=clock
-    )
+    # Rows dated to turn old when the clock has moved ten days on. The periodic run is
+    # set far out, so that only the run this test asks for deletes anything.
+    fake = clock.FakeClock()
+    settings = database.settings(retention_batch=5, retention_interval=100 * DAY)
+    store = postgresql.PostgresHistory(settings, registry=registry, clock=fake)
     await store.start()
-    old, recent = NOW - timedelta(days=91), NOW - timedelta(days=89)
+    later = NOW + timedelta(days=10)
+    old, recent = later - timedelta(days=91), later - timedelta(days=89)
     for n in range(12):
         store.record_sync(records.sync(at=old + timedelta(seconds=n)))
         store.record_drift(records.drift(at=old + timedelta(seconds=n)))
@@ -162,10 +165,13 @@ async def test_retention_deletes_old_rows_but_keeps_revisions_still_synced(
     still_synced = records.revision(sha=records.SHA_B, at=old)
     store.record_revision(still_synced)
     await store.flush()
-    clock.now = NOW
+    await fake.advance(10 * DAY)
     try:
         # Retention is 90 days, in batches of 5: several rounds per table.
         assert await store.apply_retention() == 12 + 12 + 1
+        deleted = "fleet_history_rows_deleted_total"
+        assert _sample(registry, deleted, table="syncs") == 12
+        assert _sample(registry, deleted, table="revisions") == 1
         assert (await store.list_syncs(h.SyncFilter())).items == (kept_sync,)
         assert (await store.list_drift(h.DriftFilter())).items == (kept_drift,)
         assert (await store.list_revisions(h.RevisionFilter())).items == (still_synced,)

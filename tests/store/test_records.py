@@ -9,7 +9,7 @@ import pytest
 
 from fleet.structs import errors
 from fleet.structs import history as h
-from fleet.structs.settings import HistorySettings
+from fleet.structs.settings import HistorySettings, Secret
 from tests.store import records
 from tests.store.conftest import NOW
 
@@ -66,7 +66,7 @@ def test_naive_times_are_refused() -> None:
 
 
 def test_settings_hide_the_database_url_from_repr() -> None:
-    settings = HistorySettings(database_url="postgresql://fleet:hunter2@db/fleet")
+    settings = HistorySettings(database_url=Secret("postgresql://fleet:hunter2@db/fleet"))
     assert "hunter2" not in repr(settings)
     assert "schema='fleet'" in repr(settings)
 
@@ -74,13 +74,13 @@ def test_settings_hide_the_database_url_from_repr() -> None:
 @pytest.mark.parametrize(
     ("changes", "where"),
     [
-        ({"schema": "Fleet"}, "settings.history.schema"),
-        ({"schema": "fleet; drop table syncs"}, "settings.history.schema"),
-        ({"batch_size": 0}, "settings.history.batch_size"),
-        ({"flush_interval": 0}, "settings.history.flush_interval"),
-        ({"buffer_size": 10, "batch_size": 100}, "settings.history.buffer_size"),
-        ({"database_url": "mysql://db/fleet"}, "settings.history.database_url"),
-        ({"database_url": "postgresql://db:port/fleet"}, "settings.history.database_url"),
+        ({"schema": "Fleet"}, "history.schema"),
+        ({"schema": "fleet; drop table syncs"}, "history.schema"),
+        ({"batch_size": 0}, "history.batch_size"),
+        ({"flush_interval": 0}, "history.flush_interval"),
+        ({"buffer_size": 10, "batch_size": 100}, "history.buffer_size"),
+        ({"database_url": Secret("mysql://db/fleet")}, "history.database_url"),
+        ({"database_url": Secret("postgresql://db:port/fleet")}, "history.database_url"),
     ],
 )
 def test_settings_name_the_field_that_is_wrong(changes: dict[str, object], where: str) -> None:

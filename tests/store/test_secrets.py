@@ -50,7 +50,7 @@ async def test_a_working_store_never_shows_the_password(
     database: db.Database, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = database.settings(database_url=_with_password(database.url))
-    store = postgresql.PostgresHistory(settings, registry=CollectorRegistry(), clock=lambda: NOW)
+    store = postgresql.PostgresHistory(settings, registry=CollectorRegistry())
     with caplog.at_level(logging.DEBUG):
         shown = await _exercise(store)
     assert store.status().connected is False  # closed

@@ -21,7 +21,7 @@ import asyncpg
 import pytest
 
 from fleet.structs import history
-from fleet.structs.settings import HistorySettings
+from fleet.structs.settings import HistorySettings, Secret
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 CONNECT_TIMEOUT = 5.0
@@ -82,7 +82,12 @@ class Database:
 
 
 def quick_settings(**overrides: Any) -> HistorySettings:
-    """History settings that retry and flush in milliseconds, so tests take no time waiting."""
+    """History settings that retry and flush in milliseconds, so tests take no time waiting.
+
+    A ``database_url`` given as text is wrapped in a `Secret`, as the settings want it.
+    """
+    if isinstance(overrides.get("database_url"), str):
+        overrides["database_url"] = Secret(overrides["database_url"])
     base = HistorySettings(
         connect_timeout=2.0,
         command_timeout=5.0,
