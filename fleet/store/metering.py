@@ -63,7 +63,7 @@ class HistoryMetrics:
             registry=registry,
         )
         self.write_seconds = Histogram(
-            "fleet_history_write_seconds",
+            "fleet_history_write_duration_seconds",
             "Time to write one batch of history rows.",
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0),
             registry=registry,

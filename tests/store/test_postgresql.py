@@ -60,7 +60,7 @@ async def test_written_rows_and_batches_are_measured(
     assert _sample(registry, written, table="drift") == 1
     assert _sample(registry, written, table="revisions") == 0
     assert (_sample(registry, "fleet_history_write_batches_total", result="written") or 0) >= 1
-    assert (_sample(registry, "fleet_history_write_seconds_count") or 0) >= 1
+    assert (_sample(registry, "fleet_history_write_duration_seconds_count") or 0) >= 1
     assert _sample(registry, "fleet_history_buffer_rows") == 0
 
 
