@@ -132,3 +132,15 @@ class SourceLimitError(UserError):
         self.limit = limit
         self.value = value
         super().__init__(f"{message} (limit {limit}={value})", where=where)
+
+
+class HistoryQueryError(UserError):
+    """A history query is malformed: a cursor, a page size or a time; the API answers 400."""
+
+
+class HistorySchemaError(UserError):
+    """The history database holds a schema this fleet cannot use (newer than it knows)."""
+
+
+class HistoryUnavailableError(FleetError):
+    """The history database cannot answer a query right now; the API answers 503."""

@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import hmac
 import math
+import re
+import urllib.parse
 from pathlib import Path
 
 from fleet.structs import errors
@@ -193,3 +195,88 @@ class WebhookSettings:
             ("max_body_bytes", self.max_body_bytes > 0, "above 0"),
             ("read_timeout", self.read_timeout > 0, "above 0"),
         )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HistorySettings:
+    """Where history goes and how writing it behaves (`settings.history`).
+
+    Without a database URL, history is kept in memory (bounded by ``memory_rows``). The URL
+    usually holds a password, so it is a `Secret`; the store shows it without credentials.
+    """
+
+    database_url: Secret | None = None
+    """``postgresql://user:password@host:5432/db``; None keeps history in memory."""
+    schema: str = "fleet"
+    """Schema that holds fleet's tables; created at start-up. Lower-case letters, digits, ``_``."""
+    application_name: str = "fleet"
+    """How fleet's connections appear in ``pg_stat_activity``."""
+    pool_size: int = 4
+    """Most connections at once (one writes; the rest answer the API)."""
+    connect_timeout: float = 5.0
+    """Seconds to open one connection."""
+    command_timeout: float = 10.0
+    """Seconds for one statement or one batch write."""
+    buffer_size: int = 20_000
+    """Rows held while the database is slow or away (about 1.4 KB each); then oldest go."""
+    batch_size: int = 1_000
+    """Most rows written in one transaction."""
+    flush_interval: float = 0.5
+    """Seconds a row may wait for a fuller batch before it is written."""
+    retry_initial: float = 0.2
+    """Seconds before the first retry after a failed write; doubles per failure."""
+    retry_max: float = 30.0
+    """Longest wait between retries while the database is away."""
+    close_timeout: float = 5.0
+    """Seconds that shutdown waits for buffered rows to be written."""
+    retention_days: float = 90.0
+    """Rows older than this are deleted."""
+    retention_interval: float = 3600.0
+    """Seconds between two retention runs."""
+    retention_batch: int = 5_000
+    """Most rows deleted per statement, so retention never holds long locks."""
+    memory_rows: int = 10_000
+    """Rows kept per table when history is in memory; the oldest go first."""
+
+    def __post_init__(self) -> None:
+        if not _SCHEMA_NAME.fullmatch(self.schema):
+            raise errors.UserError(
+                f"must be lower-case letters, digits and '_' (at most 63, not starting with"
+                f" a digit), not {self.schema!r}",
+                where="history.schema",
+            )
+        if self.database_url is not None:
+            _check_database_url(self.database_url)
+        _require(
+            "history",
+            self,
+            ("pool_size", self.pool_size >= 1, "at least 1"),
+            ("connect_timeout", self.connect_timeout > 0, "above 0"),
+            ("command_timeout", self.command_timeout > 0, "above 0"),
+            ("batch_size", self.batch_size >= 1, "at least 1"),
+            ("buffer_size", self.buffer_size >= self.batch_size, "at least batch_size"),
+            ("flush_interval", self.flush_interval > 0, "above 0"),
+            ("retry_initial", self.retry_initial > 0, "above 0"),
+            ("retry_max", self.retry_max >= self.retry_initial, "at least retry_initial"),
+            ("close_timeout", self.close_timeout > 0, "above 0"),
+            ("retention_days", self.retention_days > 0, "above 0"),
+            ("retention_interval", self.retention_interval > 0, "above 0"),
+            ("retention_batch", self.retention_batch >= 1, "at least 1"),
+            ("memory_rows", self.memory_rows >= 1, "at least 1"),
+        )
+
+
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def _check_database_url(url: Secret) -> None:
+    # The driver would only find out when it first connects, in the background. The
+    # messages never repeat the URL: it holds the password.
+    where = "history.database_url"
+    try:
+        parts = urllib.parse.urlsplit(url.reveal())
+        parts.port  # noqa: B018 -- parsing the port is the check
+    except ValueError:
+        raise errors.UserError("is not a URL with a valid port", where=where) from None
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise errors.UserError("must look like postgresql://user@host:5432/database", where=where)
