@@ -47,6 +47,12 @@ _SERVER_METADATA = frozenset({
 })  # fmt: skip
 
 
+_INITIAL_STATUS = {
+    resources.NAMESPACES.storage_key: {"phase": "Active"},
+    "services": {"loadBalancer": {}},
+}
+
+
 class Validation(StrEnum):
     """The `fieldValidation` query parameter."""
 
@@ -296,8 +302,10 @@ def create_admitted(
         obj["metadata"]["generation"] = 1
     if resources.STATUS in rtype.subresources:
         obj.pop("status", None)
-    if rtype is resources.NAMESPACES:
-        obj["status"] = {"phase": "Active"}
+    # The status a new object starts with, where the apiserver writes one at once.
+    initial = _INITIAL_STATUS.get(rtype.storage_key)
+    if initial is not None:
+        obj["status"] = dict(initial)
     obj = _defaults(cluster, rtype, obj)
     if not applied:
         obj = ownership.update(old=None, new=obj, manager=options.manager, now=cluster.now())

@@ -385,6 +385,7 @@ async def test_server_defaults_and_normalisation(api: ApiSession) -> None:
     service = {"metadata": {"name": "web"}, "spec": {"ports": [{"port": 80}]}}
     made = (await api.request("POST", services, body=service)).json()
     assert made["spec"]["clusterIP"].startswith("10.96.")
+    assert made["status"] == {"loadBalancer": {}}
     assert made["spec"]["ports"] == [{"port": 80, "protocol": "TCP", "targetPort": 80}]
     replaced = (await api.request("PUT", f"{services}/web", body=service)).json()
     assert replaced["spec"]["clusterIP"] == made["spec"]["clusterIP"]
