@@ -47,7 +47,7 @@ _SERVER_METADATA = frozenset({
 })  # fmt: skip
 
 
-_INITIAL_STATUS = {
+_INITIAL_STATUS: dict[str, dict[str, Any]] = {
     resources.NAMESPACES.storage_key: {"phase": "Active"},
     "services": {"loadBalancer": {}},
 }
