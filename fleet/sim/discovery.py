@@ -27,7 +27,7 @@ KUBERNETES_VERSION = {
 }
 """What `/version` reports. kubectl's version dispatcher picks its binary from it."""
 
-_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+_VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
 _SUBRESOURCE_VERBS = ["get", "patch", "update"]
 
 
