@@ -9,7 +9,8 @@ How it is put together, from the wire inwards:
 - `serving` (the aiohttp app, `Simulator`, `run()`), `admin` (faults and counters over
   HTTP), `credentials` (CA, tokens, kubeconfigs, inventory), `config` (`SimConfig`);
 - `handling` (one API request: parameters in, response out), `routing` (paths),
-  `discovery`, `openapi`, `tables` (kubectl's printing), `decoding` (request bodies);
+  `discovery`, `openapi`, `tables` (kubectl's printing), `decoding` and `protobuf`
+  (request bodies);
 - the verbs: `reading` (get, list), `watching`, `writing` (create, update, patch),
   `applying` (server-side apply), `deleting`, with `patching`, `scaling`,
   `validating`, `defaulting`, `quantities` and `statuses` (errors);

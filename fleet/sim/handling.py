@@ -28,6 +28,7 @@ from fleet.sim import (
     deleting,
     discovery,
     openapi,
+    protobuf,
     reading,
     resources,
     routing,
@@ -310,16 +311,25 @@ def _decode(body: bytes, content_type: str = JSON) -> decoding.Decoded:
     try:
         if content_type == YAML:
             return decoding.Decoded(decoding.decode_yaml(body))
+        if content_type == protobuf.MEDIA_TYPE:
+            return decoding.Decoded(protobuf.decode(body))
         return decoding.decode_json(body)
     except decoding.DecodeError as error:
         raise statuses.bad_request(str(error)) from None
+    except protobuf.ProtobufError as error:
+        raise statuses.ApiError(
+            code=415, reason="UnsupportedMediaType", message=str(error)
+        ) from None
+
+
+_BODY_TYPES = (JSON, YAML, protobuf.MEDIA_TYPE)
 
 
 def _body_type(request: web.Request) -> str:
-    """The media type of a create or update body: JSON or YAML (no protobuf, no CBOR)."""
+    """The media type of a create or update body: JSON, YAML, or protobuf of a few kinds."""
     content_type = request.headers.get("Content-Type", JSON).split(";")[0].strip() or JSON
-    if content_type not in (JSON, YAML):
-        raise statuses.unsupported_media_type(content_type, accepted=(JSON, YAML))
+    if content_type not in _BODY_TYPES:
+        raise statuses.unsupported_media_type(content_type, accepted=_BODY_TYPES)
     return content_type
 
 

@@ -279,6 +279,26 @@ async def test_scale_edit_and_label_record_kubectl_managers(
     assert ("kubectl-edit", "Update", "") in managers(configmap)
 
 
+async def test_typed_create_commands(kubectl: Kubectl) -> None:
+    """kubectl's create generators send protobuf; the four simplest kinds are understood."""
+    for command in (
+        ("create", "namespace", "shop"),
+        ("create", "configmap", "settings", "-n", "shop", "--from-literal=mode=fast"),
+        ("create", "secret", "generic", "token", "-n", "shop", "--from-literal=key=s3cr3t"),
+        ("create", "serviceaccount", "robot", "-n", "shop"),
+    ):
+        created = await kubectl(*command)
+        assert created.code == 0, created
+    settings = await live(kubectl, "configmap", "settings")
+    assert settings["data"] == {"mode": "fast"}
+    assert ("kubectl-create", "Update", "") in managers(settings)
+    token = await live(kubectl, "secret", "token")
+    assert (token["type"], token["data"]) == ("Opaque", {"key": "czNjcjN0"})
+    refused = await kubectl("create", "deployment", "web", "-n", "shop", "--image=nginx")
+    assert refused.code == 1
+    assert "apps/v1 Deployment is only accepted as JSON or YAML" in refused.err
+
+
 async def test_delete(kubectl: Kubectl, manifests: Path) -> None:
     await apply_all(kubectl, manifests)
     deleted = await kubectl("delete", "configmap", "web-config", "-n", "shop")

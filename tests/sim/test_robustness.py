@@ -172,12 +172,14 @@ async def test_bodies_over_three_mebibytes_are_413(api: ApiSession) -> None:
     assert (await api.request("GET", f"{CMS}/big")).status == 404
 
 
-async def test_protobuf_bodies_are_415(api: ApiSession) -> None:
-    response = await api.request(
-        "POST", CMS, data=b"k8s\x00\n", content_type="application/vnd.kubernetes.protobuf"
-    )
-    assert response.status == 415
-    assert response.json()["reason"] == "UnsupportedMediaType"
+async def test_unreadable_protobuf_and_cbor_bodies_are_415(api: ApiSession) -> None:
+    for data, content_type in (
+        (b"k8s\x00\n", "application/vnd.kubernetes.protobuf"),
+        (b"\xd9\xd9\xf7", "application/cbor"),
+    ):
+        response = await api.request("POST", CMS, data=data, content_type=content_type)
+        assert response.status == 415
+        assert response.json()["reason"] == "UnsupportedMediaType"
 
 
 async def test_hostile_yaml_is_400(api: ApiSession) -> None:
