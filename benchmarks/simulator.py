@@ -218,7 +218,8 @@ async def _client(mode: str, out: Path, seconds: float, connections: int) -> dic
         "--seconds", str(seconds), "--connections", str(connections),
         stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
-    output, _ = await process.communicate()
+    async with asyncio.timeout(seconds + 120):
+        output, _ = await process.communicate()
     if process.returncode != 0:
         raise RuntimeError(f"the {mode} client failed")
     result: dict[str, Any] = json.loads(output)
@@ -267,7 +268,8 @@ async def measure(
         rows.append(("memory (RSS) at the end", f"{_rss_mib(pid):.0f} MiB"))
     finally:
         server.terminate()
-        await server.wait()
+        async with asyncio.timeout(30):
+            await server.wait()
     return rows
 
 

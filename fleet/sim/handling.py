@@ -424,8 +424,10 @@ async def _watch(
         )  # fmt: skip
     except storage.TooOld as error:
         await response.prepare(request)
-        await response.write(watching.error_line(statuses.expired(str(error))))
-        await response.write_eof()
+        with contextlib.suppress(ConnectionResetError, TimeoutError):
+            async with asyncio.timeout(WRITE_TIMEOUT):
+                await response.write(watching.error_line(statuses.expired(str(error))))
+                await response.write_eof()
         return response
     try:
         await response.prepare(request)
@@ -447,6 +449,7 @@ async def _watch(
     if ending in (watching.Ending.DROPPED, watching.Ending.CLOSED) and request.transport:
         request.transport.abort()
         return response
-    with contextlib.suppress(ConnectionResetError):
-        await response.write_eof()
+    with contextlib.suppress(ConnectionResetError, TimeoutError):
+        async with asyncio.timeout(WRITE_TIMEOUT):
+            await response.write_eof()
     return response
