@@ -27,6 +27,7 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
+from benchmarks import reporting
 from fleet.sources import mirroring, publishing, remotes
 from fleet.sources.metrics import SourceMetrics
 from fleet.structs.clock import SystemClock
@@ -162,7 +163,7 @@ def table(phases: Sequence[Phase], *, bundles: int, files: int) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.git_mirror")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks git_mirror")
     parser.add_argument("--bundles", type=int, default=1_000)
     parser.add_argument("--files", type=int, default=20, help="files per bundle")
     parser.add_argument("--quick", action="store_true", help="20 bundles x 5 files")
@@ -170,7 +171,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     bundles, files = (20, 5) if args.quick else (args.bundles, args.files)
     with tempfile.TemporaryDirectory(prefix="fleet-git-bench-") as workdir:
         phases = asyncio.run(measure(bundles, files, Path(workdir)))
-    print(table(phases, bundles=bundles, files=files))
+    command = "python -m benchmarks git_mirror" + (
+        " --quick" if args.quick else f" --bundles {bundles} --files {files}"
+    )
+    text = f"`{command}`; {reporting.machine()}.\n\n" + table(phases, bundles=bundles, files=files)
+    print(text)
+    if not args.quick:
+        reporting.rewrite_section(reporting.BENCHMARKS_PAGE, "git_mirror", text)
     return 0
 
 

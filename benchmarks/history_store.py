@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 from prometheus_client import CollectorRegistry
 
+from benchmarks import reporting
 from fleet.store import paging, postgresql, querying, tables
 from fleet.structs import history as h
 from fleet.structs.objects import BundleName, ClusterName, Revision
@@ -289,7 +290,7 @@ async def _time(query: Callable[[], Awaitable[int]], repeats: int) -> tuple[int,
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.history_store")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks history_store")
     parser.add_argument("--quick", action="store_true", help="a small run, for the tests")
     parser.add_argument(
         "--url",
@@ -298,7 +299,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     report = asyncio.run(run(args.url, QUICK if args.quick else FULL))
-    print(report.table())
+    command = "python -m benchmarks history_store" + (" --quick" if args.quick else "")
+    text = f"`{command}`; {reporting.machine()}.\n\n" + report.table()
+    print(text)
+    if not args.quick:
+        reporting.rewrite_section(reporting.BENCHMARKS_PAGE, "history_store", text)
     return 0
 
 

@@ -22,8 +22,6 @@ import argparse
 import asyncio
 import itertools
 import json
-import os
-import platform
 import re
 import sys
 import tempfile
@@ -36,9 +34,9 @@ from typing import Any
 import aiohttp
 import yaml
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "simulator.md"
-BEGIN = "<!-- figures: benchmarks/simulator.py (begin) -->"
-END = "<!-- figures: benchmarks/simulator.py (end) -->"
+from benchmarks import reporting
+
+DOC = reporting.DOCS / "simulator.md"
 NAMESPACE = "bench"
 APPLY = "application/apply-patch+yaml"
 MODES = ("apply-unchanged", "apply-changed", "list")
@@ -189,29 +187,6 @@ async def load(
     }
 
 
-def _rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def machine() -> str:
-    memory = 0
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemTotal:"):
-            memory = int(line.split()[1]) // 1024
-    return (
-        f"{os.cpu_count()} cores, {memory / 1024:.1f} GiB RAM, Python {platform.python_version()}, "
-        f"{platform.system()} {platform.machine()}"
-    )
-
-
 async def _client(mode: str, out: Path, seconds: float, connections: int) -> dict[str, Any]:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "benchmarks.simulator", "--client", mode, "--out", str(out),
@@ -243,17 +218,18 @@ async def measure(
         if not re.search(r"\(port \d+\)", ready):
             raise RuntimeError(f"fleet sim did not start: {ready!r}")
         pid = server.pid
-        rows.append(("memory (RSS) at start, no cluster used yet", f"{_rss_mib(pid):.0f} MiB"))
+        start_mib = reporting.rss_mib(pid)
+        rows.append(("memory (RSS) at start, no cluster used yet", f"{start_mib:.0f} MiB"))
         every = targets(out)
         rate = await populate(every, count, connections)
         rows.append((f"populate: server-side apply of {clusters * count:,} new objects",
                      f"{rate:,.0f} objects/s"))  # fmt: skip
         await asyncio.sleep(settle)  # rollouts finish 0.5 s after each Deployment's apply
         rows.append((f"memory (RSS) with {clusters:,} clusters x {count} objects",
-                     f"{_rss_mib(pid):.0f} MiB"))  # fmt: skip
-        before = _cpu_seconds(pid)
+                     f"{reporting.rss_mib(pid):.0f} MiB"))  # fmt: skip
+        before = reporting.cpu_seconds(pid)
         await asyncio.sleep(seconds)
-        idle = (_cpu_seconds(pid) - before) / seconds
+        idle = (reporting.cpu_seconds(pid) - before) / seconds
         rows.append(("CPU while idle (share of one core)", f"{100 * idle:.1f} %"))
         labels = {
             "apply-unchanged": "server-side apply that changes nothing",
@@ -265,7 +241,7 @@ async def measure(
             rows.append((labels[mode],
                          f"{result['per_second']:,.0f} requests/s (p50 {result['p50_ms']:.1f} ms, "
                          f"p99 {result['p99_ms']:.1f} ms, {result['errors']} errors)"))  # fmt: skip
-        rows.append(("memory (RSS) at the end", f"{_rss_mib(pid):.0f} MiB"))
+        rows.append(("memory (RSS) at the end", f"{reporting.rss_mib(pid):.0f} MiB"))
     finally:
         server.terminate()
         async with asyncio.timeout(30):
@@ -277,18 +253,6 @@ def table(rows: Sequence[tuple[str, str]], *, header: str) -> str:
     lines = [header, "", "| figure | value |", "| --- | ---: |"]
     lines += [f"| {name} | {value} |" for name, value in rows]
     return "\n".join(lines)
-
-
-def rewrite_doc(doc: Path, text: str) -> None:
-    """Replace the figures between the markers of `doc` (or append them)."""
-    current = doc.read_text() if doc.exists() else ""
-    section = f"{BEGIN}\n{text}\n{END}"
-    if BEGIN in current and END in current:
-        head, rest = current.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
-        doc.write_text(head + section + tail)
-    else:
-        doc.write_text(current.rstrip("\n") + "\n\n" + section + "\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -318,12 +282,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     header = (
         f"`{command}`: one `fleet sim` process, {clusters:,} clusters x {count} objects, "
         f"{args.connections} connections from a separate client process, {seconds:g} s per "
-        f"throughput figure; {machine()}."
+        f"throughput figure; {reporting.machine()}."
     )
     text = table(rows, header=header)
     print(text)
     if not args.quick:
-        rewrite_doc(args.doc, text)
+        reporting.rewrite_section(args.doc, "simulator", text)
     return 0
 
 

@@ -10,7 +10,8 @@ from benchmarks import git_mirror
 def test_quick_mode_prints_every_phase(capsys: pytest.CaptureFixture[str]) -> None:
     assert git_mirror.main(["--quick"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Git mirror, 20 bundles x 5 files (100 files), local remote")
+    assert out.startswith("`python -m benchmarks git_mirror --quick`; ")
+    assert "Git mirror, 20 bundles x 5 files (100 files), local remote" in out
     for phase in (
         "first fetch (cold)",
         "fetch after a one-file commit",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from benchmarks import __main__ as runner
@@ -25,19 +23,6 @@ def test_quick_mode_prints_every_figure(capsys: pytest.CaptureFixture[str]) -> N
     ):
         assert f"| {figure}" in out
     assert out.count(", 0 errors) |") == 3
-
-
-def test_figures_replace_their_section_only(tmp_path: Path) -> None:
-    doc = tmp_path / "page.md"
-    doc.write_text(f"# Page\n\n{simulator.BEGIN}\nold\n{simulator.END}\n\nAfter.\n")
-    simulator.rewrite_doc(doc, "new figures")
-    assert (
-        doc.read_text() == f"# Page\n\n{simulator.BEGIN}\nnew figures\n{simulator.END}\n\nAfter.\n"
-    )
-    bare = tmp_path / "bare.md"
-    bare.write_text("# Bare\n")
-    simulator.rewrite_doc(bare, "figures")
-    assert bare.read_text() == f"# Bare\n\n{simulator.BEGIN}\nfigures\n{simulator.END}\n"
 
 
 def test_each_cluster_gets_the_asked_number_of_objects() -> None:
