@@ -77,7 +77,8 @@ class ApiError(ClusterError):
     """The API server answered with a `Status` error (`code`, `reason`, its own message).
 
     ``causes`` are the server's per-field details (``".spec.replicas: Invalid value"``),
-    which the engine shows with the object the server refused.
+    which the engine shows with the object the server refused. ``retry_after`` is the
+    number of seconds the server asked callers to wait (its ``Retry-After``), if it did.
     """
 
     def __init__(
@@ -88,10 +89,12 @@ class ApiError(ClusterError):
         code: int,
         reason: str,
         causes: tuple[str, ...] = (),
+        retry_after: float | None = None,
     ) -> None:
         self.code = code
         self.reason = reason
         self.causes = causes
+        self.retry_after = retry_after
         super().__init__(message, cluster=cluster)
 
     @property
@@ -144,3 +147,9 @@ class HistorySchemaError(UserError):
 
 class HistoryUnavailableError(FleetError):
     """The history database cannot answer a query right now; the API answers 503."""
+
+
+class InventoryError(UserError):
+    """The cluster inventory as a whole cannot be used: unreadable, not YAML, no list of
+    clusters. (A problem with one cluster is a `Problem` instead, and only that cluster is
+    left out.) On a reload the clusters already managed stay as they were."""

@@ -280,3 +280,80 @@ def _check_database_url(url: Secret) -> None:
         raise errors.UserError("is not a URL with a valid port", where=where) from None
     if parts.scheme not in ("postgresql", "postgres"):
         raise errors.UserError("must look like postgresql://user@host:5432/database", where=where)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ClientSettings:
+    """How fleet finds clusters, talks to them and keeps their caches (`settings.clients`).
+
+    The defaults hold for a thousand clusters in one process: every cluster has its own
+    rate limit, so one busy cluster never slows another, and every watch has a random
+    server-side timeout, so that reconnects spread out instead of arriving together.
+    """
+
+    inventory: Path = Path("inventory.yaml")
+    """The inventory file (``clusters: [...]``), or one kubeconfig whose contexts are the
+    clusters. Relative kubeconfig paths in it are relative to this file."""
+    inventory_poll_interval: float = 10.0
+    """Seconds between checks of the inventory's (and its kubeconfigs') modification
+    times; a change reloads it, as SIGHUP does. 0 turns the check off."""
+    qps: float = 20.0
+    """Requests per second to one cluster once the burst is spent. client-go's default
+    (5) suits one controller among many; fleet is the one writer of a whole bundle and
+    would take 20 s for a first sync of 100 objects at 5. 20 keeps that to a few seconds
+    while staying well under Flux's and Argo CD's 50 (the server's own priority and
+    fairness still protects it)."""
+    burst: int = 50
+    """Requests to one cluster allowed at once before `qps` applies (client-go: 10)."""
+    request_timeout: float = 30.0
+    """Seconds one request may take, from connecting to the last byte (watches: the time to
+    connect; their streams end by ``timeoutSeconds`` plus this)."""
+    retries: int = 3
+    """Further attempts of a request that is safe to repeat (get, list, apply, a delete
+    with a uid precondition) after a connection failure, 5xx or 429."""
+    retry_initial: float = 0.5
+    """Seconds before the first retry of a request; doubles with each retry."""
+    retry_max: float = 10.0
+    """The longest wait before a retry, a server's ``Retry-After`` included."""
+    list_page_size: int = 500
+    """Items per page of an informer's list (``limit``; client-go's default)."""
+    watch_timeout_min: float = 300.0
+    """Shortest ``timeoutSeconds`` given to a watch; each watch draws its own from
+    [min, max] (client-go: 5-10 min), so that reconnects do not come in waves."""
+    watch_timeout_max: float = 600.0
+    """Longest ``timeoutSeconds`` given to a watch."""
+    reconnect_initial: float = 0.8
+    """Seconds before an informer reconnects after a failed or dropped watch; doubles with
+    each failure in a row, and starts again after a watch that delivered something."""
+    reconnect_max: float = 30.0
+    """The longest wait between two reconnects of one informer."""
+    reconnect_jitter: float = 0.5
+    """Each reconnect wait is shortened at random by up to this fraction, so that the
+    watches of many clusters cut by one network fault do not all return at once."""
+    managed_selector: str = "app.kubernetes.io/managed-by=fleet"
+    """Label selector of the objects fleet caches: those it manages. It must select the
+    label that rendering puts on every object fleet applies."""
+
+    def __post_init__(self) -> None:
+        if not self.managed_selector.strip():
+            raise errors.UserError("must not be empty", where="clients.managed_selector")
+        _require(
+            "clients",
+            self,
+            ("inventory_poll_interval", self.inventory_poll_interval >= 0, "0 or more"),
+            ("qps", self.qps > 0, "above 0"),
+            ("burst", self.burst >= 1, "at least 1"),
+            ("request_timeout", self.request_timeout > 0, "above 0"),
+            ("retries", self.retries >= 0, "0 or more"),
+            ("retry_initial", self.retry_initial > 0, "above 0"),
+            ("retry_max", self.retry_max >= self.retry_initial, "at least retry_initial"),
+            ("list_page_size", self.list_page_size >= 1, "at least 1"),
+            ("watch_timeout_min", self.watch_timeout_min >= 1, "at least 1"),
+            ("watch_timeout_max", self.watch_timeout_max >= self.watch_timeout_min,
+             "at least watch_timeout_min"),
+            ("reconnect_initial", self.reconnect_initial > 0, "above 0"),
+            ("reconnect_max", self.reconnect_max >= self.reconnect_initial,
+             "at least reconnect_initial"),
+            ("reconnect_jitter", 0 <= self.reconnect_jitter < 1,
+             "from 0 up to (not including) 1"),
+        )  # fmt: skip
