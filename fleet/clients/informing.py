@@ -128,9 +128,9 @@ class Informer:
         while True:
             if self._stale:
                 self._stale = False
-                self._resource = None
                 await self._discovery.refresh(self.gvk.group, self.gvk.version)
-            if self._resource is None:
+                self._resource = self._discovery.cached(self.gvk)
+            elif self._resource is None:
                 self._resource = await self._discovery.lookup(self.gvk)
             if self._resource is not None:
                 return self._resource

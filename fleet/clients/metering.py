@@ -87,8 +87,7 @@ class ClientMetrics:
             "Watch connections open now, over all clusters.",
             registry=registry,
         )
-        for verb in Verb:
-            self.latency.labels(verb)
+        self.latencies = {verb: self.latency.labels(verb) for verb in Verb}
 
 
 class ClusterMeter:
@@ -103,7 +102,8 @@ class ClusterMeter:
         self.relists = 0
         self.watches = 0
         """Watch connections open now."""
-        self._codes: set[tuple[Verb, str]] = set()
+        # Children by label values: `labels()` costs a lock and a lookup per request.
+        self._counted: dict[tuple[Verb, str], Counter] = {}
         # Every series of the cluster exists from the start, so that rate() and alerts
         # see a zero rather than nothing; `forget` removes exactly these.
         metrics.reconnects.labels(cluster)
@@ -114,9 +114,13 @@ class ClusterMeter:
     def request(self, verb: Verb, code: int | None, seconds: float) -> None:
         label = ERROR_CODE if code is None else str(code)
         self.requests[verb] += 1
-        self._codes.add((verb, label))
-        self._metrics.requests.labels(self.cluster, verb, label).inc()
-        self._metrics.latency.labels(verb).observe(seconds)
+        counted = self._counted.get((verb, label))
+        if counted is None:
+            counted = self._counted[verb, label] = self._metrics.requests.labels(
+                self.cluster, verb, label
+            )
+        counted.inc()
+        self._metrics.latencies[verb].observe(seconds)
 
     def reconnected(self) -> None:
         self.reconnects += 1
@@ -143,13 +147,13 @@ class ClusterMeter:
 
     def forget(self) -> None:
         """Remove this cluster's series (it left the inventory)."""
-        for verb, code in self._codes:
+        for verb, code in self._counted:
             self._metrics.requests.remove(self.cluster, verb, code)
         for metric in (self._metrics.reconnects, self._metrics.relists, self._metrics.cached):
             metric.remove(self.cluster)
         for each in ConnectionPhase:
             self._metrics.connection.remove(self.cluster, each)
-        self._codes.clear()
+        self._counted.clear()
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{verb}={n}" for verb, n in sorted(self.requests.items()))

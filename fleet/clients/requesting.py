@@ -24,7 +24,7 @@ import contextlib
 import json
 import logging
 import random
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -227,12 +227,16 @@ class ApiSession:
                 raise self._refused(call, response, body)
             self.connection.succeeded()
             self.meter.watch_opened()
+            events = self._events(call, response)
             try:
-                yield self._events(call, response)
+                yield events
             finally:
                 self.meter.watch_closed()
+                await events.aclose()  # not left to the garbage collector's own task
 
-    async def _events(self, call: Call, response: aiohttp.ClientResponse) -> AsyncIterator[Any]:
+    async def _events(
+        self, call: Call, response: aiohttp.ClientResponse
+    ) -> AsyncGenerator[Any, None]:
         try:
             async for line in response.content:
                 if line.strip():
