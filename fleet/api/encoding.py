@@ -47,15 +47,18 @@ def page(
     return {"items": [encode(item) for item in items], "next_cursor": next_cursor, "next": link}
 
 
+COUNTED = ("created", "configured", "unchanged", "deleted", "skipped", "failed")
+"""The fields of `ObjectCounts`, in the order answers show them."""
+
+
 def counts(value: h.ObjectCounts) -> Json:
-    return {
-        "created": value.created,
-        "configured": value.configured,
-        "unchanged": value.unchanged,
-        "deleted": value.deleted,
-        "skipped": value.skipped,
-        "failed": value.failed,
-    }
+    return {action: getattr(value, action) for action in COUNTED}
+
+
+def _totals(bundles: Sequence[h.BundleOutcome]) -> Json:
+    # As `SyncRecord.totals`, without building an ObjectCounts per bundle: a page of 100
+    # syncs spent more time there than in everything else it encodes.
+    return {action: sum(getattr(b.counts, action) for b in bundles) for action in COUNTED}
 
 
 def object_key(key: ObjectKey) -> Json:
@@ -74,7 +77,7 @@ def sync(record: h.SyncRecord) -> Json:
         "duration_seconds": record.duration.total_seconds(),
         "error": record.error,
         "trace_id": record.trace_id,
-        "counts": counts(record.totals),
+        "counts": _totals(record.bundles),
         "bundles": [
             {
                 "name": bundle.name,

@@ -161,3 +161,10 @@ async def serve(history: h.HistoryStore) -> AsyncIterator[Serve]:
             )
 
         yield start
+
+
+@pytest.fixture
+async def database() -> AsyncIterator[db.Database]:
+    """A fresh schema name on the test server (for the benchmark's quick run)."""
+    async with db.fresh(db.database_url()) as fresh:
+        yield fresh

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from fleet.api import encoding
 from fleet.structs import errors
 from fleet.structs import history as h
 from fleet.structs.objects import ObjectKey, Revision
@@ -364,3 +365,7 @@ async def test_a_database_that_is_away_is_503(
     }
     status = (await client.get("/api/v1/history")).json()
     assert (status["connected"], status["buffered"]) == (False, 42)
+
+
+def test_every_count_of_a_sync_is_encoded() -> None:
+    assert tuple(f.name for f in dataclasses.fields(h.ObjectCounts)) == encoding.COUNTED
