@@ -138,5 +138,10 @@ class FleetApi:
 
 def _reason(error: aiohttp.ClientError) -> str:
     if isinstance(error, aiohttp.ClientConnectorError):
-        return error.strerror or "connection failed"
+        # asyncio's own text is "Connect call failed ('127.0.0.1', 8080)"; the errno says more.
+        # Name lookups fail with negative (getaddrinfo) numbers, whose own text is right.
+        cause = error.os_error
+        if cause.errno and cause.errno > 0:
+            return os.strerror(cause.errno).lower()
+        return (cause.strerror or str(cause) or "connection failed").lower()
     return str(error) or type(error).__name__

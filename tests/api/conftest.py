@@ -1,9 +1,9 @@
 """The API served for real on 127.0.0.1 (port 0), over a fake fleet and a real history store.
 
 `serve(...)` starts an application with the settings a test asks for and returns a
-`Served` whose client checks every answer against the OpenAPI document. `history` is
-a started store: memory by default, and both backends for tests that take
-``backend`` through `both_backends`.
+`Served` whose client checks every answer against the OpenAPI document. The history
+store is the in-memory one (`history`) unless a test passes another, such as
+`both_backends`, which runs the test once with memory and once with PostgreSQL.
 """
 
 from __future__ import annotations

@@ -9,10 +9,14 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from multidict import MultiDict
+from prometheus_client import CollectorRegistry
 
-from fleet.api import serving
+from fleet.api import clusters, history, observing, parameters, probing, serving
+from fleet.store import memory
 from fleet.structs import errors
-from fleet.structs.settings import ApiSettings, Secret, listen_address
+from fleet.structs.settings import ApiSettings, HistorySettings, Secret, listen_address
+from tests.api import fakes
 
 
 @pytest.fixture
@@ -101,3 +105,23 @@ def test_api_settings_refuse_what_cannot_work(
 def test_defaults_are_loopback_and_writes_off() -> None:
     settings = ApiSettings()
     assert (settings.listen, settings.token, settings.cors_origins) == ("127.0.0.1:8080", None, ())
+
+
+def test_the_parts_say_what_they_serve() -> None:
+    store = memory.MemoryHistory(HistorySettings(), registry=CollectorRegistry())
+    readiness = probing.Readiness()
+    readiness.register("mirror", lambda: None)
+    assert repr(probing.Probes(readiness, CollectorRegistry())) == (
+        "<Probes <Readiness checks=['mirror']>>"
+    )
+    assert repr(history.HistoryEndpoints(store, ApiSettings())) == (
+        "<HistoryEndpoints <MemoryHistory syncs=0 drift=0 revisions=0>>"
+    )
+    assert repr(clusters.FleetEndpoints(fakes.FakeFleet(), store, ApiSettings())) == (
+        "<FleetEndpoints FakeFleet(3 clusters, 0 syncs requested)>"
+    )
+    assert "fleet_api_requests_total" in repr(observing.RequestMetrics(CollectorRegistry()))
+    query = parameters.Query(
+        MultiDict({"limit": "5", "cluster": "eu-1"}), known=("limit", "cluster")
+    )
+    assert repr(query) == "<Query ['cluster', 'limit']>"
