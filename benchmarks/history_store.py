@@ -117,7 +117,7 @@ async def run(url: str, size: Size) -> Report:
     admin = await asyncpg.connect(url, timeout=10)
     try:
         writes = await _measure_writes(settings, size)
-        await _seed(admin, schema, size.seeded_rows)
+        await seed(admin, schema, size.seeded_rows)
         store = postgresql.PostgresHistory(settings, registry=CollectorRegistry())
         await store.start()
         try:
@@ -188,7 +188,7 @@ def _sync(*, cluster: int, n: int, at: datetime) -> h.SyncRecord:
     )
 
 
-async def _seed(admin: asyncpg.Connection, schema: str, rows: int) -> None:
+async def seed(admin: asyncpg.Connection, schema: str, rows: int) -> None:
     """``rows`` syncs over 1,000 clusters and 5 bundles each, one per second, by SQL.
 
     The secondary indexes are dropped during the load and built again after it, as a bulk

@@ -15,7 +15,7 @@ import re
 import urllib.parse
 from pathlib import Path
 
-from fleet.structs import errors
+from fleet.structs import errors, history
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -283,6 +283,91 @@ def _check_database_url(url: Secret) -> None:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class ApiSettings:
+    """The HTTP server of the status API, the webhook and `/metrics` (`settings.api`).
+
+    It binds to loopback unless told otherwise, and state-changing endpoints are off until
+    a token is set: a fresh install exposes nothing and lets nobody trigger a sync.
+    """
+
+    listen: str = "127.0.0.1:8080"
+    """``host:port`` to serve on (``[::1]:8080`` for IPv6; ``0.0.0.0:8080`` for every
+    interface, as in a pod; port 0 picks a free port)."""
+    token: Secret | None = None
+    """Bearer token for state-changing endpoints (``POST /api/v1/clusters/NAME/sync``);
+    without one they answer 403. The webhook has its own secret instead."""
+    default_page_size: int = 100
+    """Items per page when a request gives no ``limit``."""
+    max_page_size: int = 1000
+    """The largest ``limit`` a request may ask for (at most 1000, the history stores' cap)."""
+    cors_origins: tuple[str, ...] = ()
+    """Browser origins (``https://dash.example.com``) allowed to read the API; empty means
+    no CORS headers at all, so other sites' pages cannot read it. Writes never allow CORS."""
+    max_body_bytes: int = 64 << 10
+    """Largest request body of an API endpoint (64 KiB); the webhook has its own limit."""
+    max_header_bytes: int = 8190
+    """Longest request line (URL with query) and longest header line; longer ones are
+    refused (aiohttp's default)."""
+    request_timeout: float = 30.0
+    """Seconds one request may take to answer; past it, the answer is 503."""
+    keepalive_timeout: float = 15.0
+    """Seconds an idle keep-alive connection stays open."""
+    shutdown_timeout: float = 5.0
+    """Seconds open requests get to finish when the server stops."""
+
+    def __post_init__(self) -> None:
+        listen_address(self.listen)
+        if self.token is not None and not _TOKEN.fullmatch(self.token.reveal()):
+            # The message must not show the token.
+            raise errors.UserError(
+                "must be 16 to 4096 printable ASCII characters without spaces", where="api.token"
+            )
+        for origin in self.cors_origins:
+            if not _ORIGIN.fullmatch(origin):
+                raise errors.UserError(
+                    f"must be origins such as https://dash.example.com, not {origin!r}",
+                    where="api.cors_origins",
+                )
+        _require(
+            "api",
+            self,
+            (
+                "max_page_size",
+                1 <= self.max_page_size <= history.MAX_PAGE_SIZE,
+                f"1 to {history.MAX_PAGE_SIZE}",
+            ),
+            (
+                "default_page_size",
+                1 <= self.default_page_size <= self.max_page_size,
+                "1 to max_page_size",
+            ),
+            ("max_body_bytes", self.max_body_bytes > 0, "above 0"),
+            ("max_header_bytes", self.max_header_bytes >= 1024, "at least 1024"),
+            ("request_timeout", self.request_timeout > 0, "above 0"),
+            ("keepalive_timeout", self.keepalive_timeout > 0, "above 0"),
+            ("shutdown_timeout", self.shutdown_timeout >= 0, "0 or more"),
+        )
+
+
+_TOKEN = re.compile(r"[\x21-\x7e]{16,4096}")
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+_LISTEN = re.compile(
+    r"(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[A-Za-z0-9.-]+)):(?P<port>[0-9]{1,5})"
+)
+
+
+def listen_address(listen: str) -> tuple[str, int]:
+    """``(host, port)`` of a ``host:port`` or ``[v6]:port`` address; UserError if malformed."""
+    match = _LISTEN.fullmatch(listen)
+    if match is None or int(match["port"]) > 65535:
+        raise errors.UserError(
+            f"must be host:port such as 127.0.0.1:8080 or [::1]:8080, not {listen!r}",
+            where="api.listen",
+        )
+    return match["v6"] or match["host"], int(match["port"])
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class ClientSettings:
     """How fleet finds clusters, talks to them and keeps their caches (`settings.clients`).
 
@@ -357,3 +442,19 @@ class ClientSettings:
             ("reconnect_jitter", 0 <= self.reconnect_jitter < 1,
              "from 0 up to (not including) 1"),
         )  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything fleet can be told, one group per concern (`settings.git.poll_interval`).
+
+    `fleet.runtime.configuring` fills every field of every group from flags and ``FLEET_*``
+    variables by walking these fields, so a new group is one line here and nothing else.
+    """
+
+    queue: QueueSettings = dataclasses.field(default_factory=QueueSettings)
+    git: GitSettings = dataclasses.field(default_factory=GitSettings)
+    webhook: WebhookSettings = dataclasses.field(default_factory=WebhookSettings)
+    history: HistorySettings = dataclasses.field(default_factory=HistorySettings)
+    api: ApiSettings = dataclasses.field(default_factory=ApiSettings)
+    clients: ClientSettings = dataclasses.field(default_factory=ClientSettings)
