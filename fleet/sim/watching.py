@@ -18,6 +18,7 @@ its watch is ended, as the apiserver ends unresponsive watchers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 from collections import deque
@@ -115,11 +116,11 @@ class Watch:
         """The next line, or None after `patience` seconds with nothing to send."""
         if not self._lines and self.ending is None:
             self._wakeup.clear()
-            try:
+            # A line may arrive in the same turn as the timeout: it must still be sent
+            # before any bookmark, or a client resuming from that bookmark would miss it.
+            with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(patience):
                     await self._wakeup.wait()
-            except TimeoutError:
-                return None
         return self._lines.popleft() if self._lines and self.ending is None else None
 
     def __repr__(self) -> str:

@@ -2,7 +2,7 @@
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 import pytest
@@ -166,3 +166,22 @@ def test_a_watch_that_falls_too_far_behind_is_ended() -> None:
         store.write(resources.CONFIGMAPS.storage_key, {"metadata": {"name": name}})
     assert watch.ending is watching.Ending.TOO_SLOW
     assert repr(watch) == "Watch(configmaps in all namespaces, 2 queued, too slow)"
+
+
+async def test_a_line_that_arrives_as_the_wait_times_out_is_still_sent() -> None:
+    # The race behind a lost event: the wait times out in the same turn as a write, and a
+    # bookmark at the current version would then be sent before the write's event.
+    watch = watching.Watch(
+        resources.CONFIGMAPS,
+        namespace=None,
+        labels=selectors.EVERYTHING,
+        fields=selectors.NO_FIELDS,
+        queue_limit=10,
+    )
+
+    async def late_wakeup() -> Literal[True]:
+        watch.push_initial([b"line\n"])
+        raise TimeoutError
+
+    watch._wakeup.wait = late_wakeup  # type: ignore[method-assign]
+    assert await watch.next(0.0) == b"line\n"
