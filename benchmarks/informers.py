@@ -11,7 +11,7 @@ in-sync fleet does for IDLE seconds: its CPU share and its requests by verb, whi
 should be watches only.
 
 Run: ``python -m benchmarks informers [--clusters N --objects M --idle S] [--quick]``.
-The full run rewrites its section of docs/clusters.md; ``--quick`` (what the tests run)
+The full run rewrites its section of docs/benchmarks.md; ``--quick`` (what the tests run)
 uses 20 clusters of 6 objects and does not touch the docs.
 """
 
@@ -39,7 +39,7 @@ from fleet.clients.kubeclient import KubeClient
 from fleet.structs.objects import GroupVersionKind
 from fleet.structs.settings import ClientSettings
 
-DOC = reporting.DOCS / "clusters.md"
+DOC = reporting.BENCHMARKS_PAGE
 MANAGED = {"app.kubernetes.io/managed-by": "fleet", "fleet.dev/bundle": "bench"}
 KINDS = [
     GroupVersionKind("", "v1", kind)
