@@ -260,9 +260,10 @@ class PostgresHistory:
                 failures += 1
                 self._failed(error)
             except errors.HistorySchemaError as error:
-                # Found only now because the database was away at start-up.
+                # Found only now because the database was away at start-up. Not an outage:
+                # only a newer fleet can write here. Rows wait (and overflow, counted).
                 failures += 1
-                self._failed(error)
+                self._failed(error, refused=True)
             except Exception as error:  # noqa: BLE001 -- see below
                 # Whatever else goes wrong, the writer must not die and leave rows piling
                 # up: log it (scrubbed, so no traceback), back off and try again. A batch
@@ -368,14 +369,22 @@ class PostgresHistory:
         delay: float = self._settings.retry_initial * 2 ** min(failures - 1, 32)
         return min(delay, self._settings.retry_max)
 
-    def _failed(self, error: BaseException) -> None:
+    def _failed(self, error: BaseException, *, refused: bool = False) -> None:
+        """Log the start of a run of failures (and a refusal once), then keep the error."""
         message = self._scrub(error)
-        if self._connected or self._last_error is None:
+        if refused and message != self._last_error:
+            logger.error(
+                "history database at %s refuses this fleet, rows wait in the buffer: %s",
+                self._location,
+                message,
+            )
+        elif self._connected or self._last_error is None:
             logger.warning(
                 "history database at %s is unavailable, rows wait in the buffer: %s",
                 self._location,
                 message,
             )
+        if self._connected or self._last_error is None:
             self._last_error_since = self._clock.utcnow()
         self._connected = False
         self._last_error = message

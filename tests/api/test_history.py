@@ -56,13 +56,7 @@ REVISIONS = [
 
 @pytest.fixture
 async def filled(both_backends: h.HistoryStore, serve: Serve) -> Client:
-    for sync in SYNCS:
-        both_backends.record_sync(sync)
-    for drift in DRIFT:
-        both_backends.record_drift(drift)
-    for revision in REVISIONS:
-        both_backends.record_revision(revision)
-    await both_backends.flush()
+    await records.keep(both_backends, syncs=SYNCS, drift=DRIFT, revisions=REVISIONS)
     return (await serve(store=both_backends)).client
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from fleet.structs import history as h
@@ -84,3 +85,20 @@ def revision(
         message="Scale web to 3 replicas\n\nBecause Friday.",
         first_seen_at=at + timedelta(seconds=30),
     )
+
+
+async def keep(
+    store: h.HistoryStore,
+    *,
+    syncs: Iterable[h.SyncRecord] = (),
+    drift: Iterable[h.DriftRecord] = (),
+    revisions: Iterable[h.RevisionRecord] = (),
+) -> None:
+    """Record everything, as the engine would, and wait until the store has written it."""
+    for sync_record in syncs:
+        store.record_sync(sync_record)
+    for drift_record in drift:
+        store.record_drift(drift_record)
+    for revision_record in revisions:
+        store.record_revision(revision_record)
+    await store.flush()

@@ -1,9 +1,12 @@
 """The database goes away mid-rollout: recording goes on, and afterwards every row is there once.
 
-Two ways to lose the database: its server processes for fleet's connections are terminated
-(``pg_terminate_backend``, as an administrator or a failover would), and the network path
-is cut and restored (a TCP proxy stopped and started, so the shared server is not touched).
-The producer stands in for the engine: it records syncs without ever awaiting the store.
+Three ways to lose the database: its server processes for fleet's connections are
+terminated (``pg_terminate_backend``, as an administrator or a failover would); the network
+path is cut and restored (a TCP proxy stopped and started, so the shared server is not
+touched); and the answer to one COMMIT is lost on the way back, so the store retries a
+batch that is already in. The producer stands in for the engine: it records syncs without
+ever awaiting the store. A database that comes back with a schema newer than this fleet
+is not an outage but a refusal, and says so.
 """
 
 from __future__ import annotations
@@ -12,17 +15,18 @@ import asyncio
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 import pytest
 from prometheus_client import CollectorRegistry
 
-from fleet.store import postgresql
+from fleet.store import migrating, postgresql
 from fleet.structs.settings import HistorySettings
 from tests.store import records
 from tests.store.conftest import NOW
 from tests.store.proxy import TcpProxy
 from tests.support import database as db
+
+LATEST = migrating.available()[-1].version
 
 
 class Producer:
@@ -96,8 +100,8 @@ async def test_terminated_connections_lose_nothing_and_duplicate_nothing(
 async def test_a_network_outage_waits_in_the_buffer_and_every_row_lands_once(
     database: db.Database, registry: CollectorRegistry
 ) -> None:
-    proxy = await _proxy_to(database)
-    url = _through(database.url, proxy)
+    proxy = await TcpProxy.to(database.url)
+    url = proxy.url(database.url)
     store = _store(database.settings(database_url=url), registry)
     await store.start()
     producer = Producer(store)
@@ -124,9 +128,9 @@ async def test_a_network_outage_waits_in_the_buffer_and_every_row_lands_once(
 async def test_a_store_started_while_the_database_is_away_catches_up(
     database: db.Database, registry: CollectorRegistry
 ) -> None:
-    proxy = await _proxy_to(database)
+    proxy = await TcpProxy.to(database.url)
     await proxy.stop()
-    url = _through(database.url, proxy)
+    url = proxy.url(database.url)
     store = _store(database.settings(database_url=url), registry)
     await store.start()  # does not fail: reconciling must not wait for history
     assert not store.status().connected
@@ -147,25 +151,11 @@ def _store(settings: HistorySettings, registry: CollectorRegistry) -> postgresql
     return postgresql.PostgresHistory(settings, registry=registry)
 
 
-async def _proxy_to(database: db.Database) -> TcpProxy:
-    target = urlsplit(database.url)
-    proxy = TcpProxy(target_host=target.hostname or "127.0.0.1", target_port=target.port or 5432)
-    await proxy.start()
-    return proxy
-
-
-def _through(url: str, proxy: TcpProxy) -> str:
-    parts = urlsplit(url)
-    userinfo = parts.netloc.rpartition("@")[0]
-    netloc = f"{userinfo}@127.0.0.1:{proxy.port}" if userinfo else f"127.0.0.1:{proxy.port}"
-    return parts._replace(netloc=netloc).geturl()
-
-
 async def test_an_outage_longer_than_the_buffer_drops_the_oldest_and_says_so(
     database: db.Database, registry: CollectorRegistry, caplog: pytest.LogCaptureFixture
 ) -> None:
-    proxy = await _proxy_to(database)
-    url = _through(database.url, proxy)
+    proxy = await TcpProxy.to(database.url)
+    url = proxy.url(database.url)
     store = _store(database.settings(database_url=url, buffer_size=50, batch_size=10), registry)
     await store.start()
     await proxy.stop()
@@ -193,3 +183,62 @@ async def test_an_outage_longer_than_the_buffer_drops_the_oldest_and_says_so(
         " catches up; metric fleet_history_rows_dropped_total counts them",
         f"history buffer has room again; {dropped} rows were dropped while it was full",
     ]
+
+
+async def test_a_batch_whose_commit_answer_was_lost_is_written_again_exactly_once(
+    database: db.Database, registry: CollectorRegistry
+) -> None:
+    # The batch is in the table, but the store saw its connection die before the COMMIT
+    # came back: it must retry, and the retry must neither fail on nor duplicate the rows.
+    proxy = await TcpProxy.to(database.url)
+    store = _store(database.settings(database_url=proxy.url(database.url)), registry)
+    await store.start()  # the migrations' COMMIT goes through: nothing is armed yet
+    producer = Producer(store)
+    proxy.lose_next_commit_answer()
+    producer.record(300)
+    await asyncio.wait_for(store.flush(), timeout=10)
+    await store.close()
+    await proxy.stop()
+
+    assert proxy.commits_lost == 1
+    failed = registry.get_sample_value("fleet_history_write_batches_total", {"result": "failed"})
+    assert failed == 1
+    rejected = {"reason": "rejected"}
+    assert registry.get_sample_value("fleet_history_rows_dropped_total", rejected) == 0
+    await _assert_stored_once(database, registry, producer)
+
+
+async def test_a_newer_schema_found_after_an_outage_is_an_error_and_rows_wait(
+    database: db.Database, registry: CollectorRegistry, caplog: pytest.LogCaptureFixture
+) -> None:
+    proxy = await TcpProxy.to(database.url)
+    await proxy.stop()
+    settings = database.settings(database_url=proxy.url(database.url), close_timeout=0.2)
+    store = _store(settings, registry)
+    await store.start()  # the database is away: start-up goes on, the writer migrates later
+    Producer(store).record(3)
+    # Meanwhile a newer fleet upgrades the schema.
+    await migrating.migrate(
+        database.admin, schema=database.schema, migrations=migrating.available()
+    )
+    await database.admin.execute(
+        f'INSERT INTO "{database.schema}".schema_migrations (version, name)'
+        " VALUES ($1, 'from_the_future')",
+        LATEST + 1,
+    )
+    caplog.clear()
+    await proxy.start()
+    await _eventually(lambda: "at version" in (store.status().last_error or ""))
+    status = store.status()
+    assert (status.connected, status.buffered) == (False, 3)
+    assert f"knows versions up to {LATEST} only" in (status.last_error or "")
+    seen = proxy.requests
+    await _eventually(lambda: proxy.requests > seen + 30)  # several more attempts
+    await store.close()
+    await proxy.stop()
+
+    refusals = [r for r in caplog.records if "refuses this fleet" in r.getMessage()]
+    assert [r.levelname for r in refusals] == ["ERROR"]  # once, however often it retried
+    assert await database.count("syncs") == 0
+    shutdown = {"reason": "shutdown"}
+    assert registry.get_sample_value("fleet_history_rows_dropped_total", shutdown) == 3

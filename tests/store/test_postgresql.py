@@ -1,28 +1,34 @@
-"""What the PostgreSQL store does beyond answering queries: status, metrics, shutdown,
-refused data, retention, and the indexes its queries read."""
+"""What the PostgreSQL store does beyond answering queries: status, metrics, batches,
+shutdown, refused data and retention. (The indexes its queries read: test_indexes.py.)"""
 
 from __future__ import annotations
 
-import json
 import logging
-import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
 
-from fleet.store import paging, postgresql, querying
+from fleet.store import postgresql
 from fleet.structs import errors
 from fleet.structs import history as h
-from fleet.structs.objects import BundleName, ClusterName
+from fleet.structs.objects import BundleName
 from tests.store import records
 from tests.store.conftest import NOW
 from tests.support import clock
 from tests.support import database as db
 
 DAY = 24 * 3600.0
+
+
+async def _started(
+    database: db.Database, registry: CollectorRegistry, fake: clock.FakeClock, **settings: Any
+) -> postgresql.PostgresHistory:
+    """A started store in the test's schema, on the fake clock, with ``settings`` changed."""
+    store = postgresql.PostgresHistory(database.settings(**settings), registry=registry, clock=fake)
+    await store.start()
+    return store
 
 
 def _sample(registry: CollectorRegistry, name: str, **labels: str) -> float | None:
@@ -32,10 +38,12 @@ def _sample(registry: CollectorRegistry, name: str, **labels: str) -> float | No
 async def test_status_and_repr_say_where_history_goes(
     postgres_store: postgresql.PostgresHistory, database: db.Database
 ) -> None:
+    # The server is whichever FLEET_TEST_DATABASE_URL names, shown without credentials.
+    location = h.without_credentials(database.url)
     status = postgres_store.status()
     assert status == h.HistoryStatus(
         backend=h.HistoryBackend.POSTGRESQL,
-        location="postgresql://127.0.0.1:5432/test",
+        location=location,
         connected=True,
         buffered=0,
         dropped=0,
@@ -43,8 +51,7 @@ async def test_status_and_repr_say_where_history_goes(
         last_error_since=None,
     )
     assert repr(postgres_store) == (
-        f"<PostgresHistory postgresql://127.0.0.1:5432/test schema={database.schema}"
-        " connected buffered=0 dropped=0>"
+        f"<PostgresHistory {location} schema={database.schema} connected buffered=0 dropped=0>"
     )
 
 
@@ -62,6 +69,21 @@ async def test_written_rows_and_batches_are_measured(
     assert (_sample(registry, "fleet_history_write_batches_total", result="written") or 0) >= 1
     assert (_sample(registry, "fleet_history_write_duration_seconds_count") or 0) >= 1
     assert _sample(registry, "fleet_history_buffer_rows") == 0
+
+
+async def test_rows_are_written_in_batches_of_batch_size(
+    database: db.Database, registry: CollectorRegistry
+) -> None:
+    store = await _started(database, registry, clock.FakeClock(), batch_size=100)
+    try:
+        for n in range(250):
+            store.record_sync(records.sync(at=NOW + timedelta(seconds=n)))
+        await store.flush()
+    finally:
+        await store.close()
+    assert _sample(registry, "fleet_history_write_batches_total", result="written") == 3
+    assert _sample(registry, "fleet_history_write_duration_seconds_count") == 3
+    assert await database.count("syncs") == 250
 
 
 async def test_close_writes_what_is_buffered(database: db.Database) -> None:
@@ -149,9 +171,9 @@ async def test_retention_deletes_old_rows_but_keeps_revisions_still_synced(
     # Rows dated to turn old when the clock has moved ten days on. The periodic run is
     # set far out, so that only the run this test asks for deletes anything.
     fake = clock.FakeClock()
-    settings = database.settings(retention_batch=5, retention_interval=100 * DAY)
-    store = postgresql.PostgresHistory(settings, registry=registry, clock=fake)
-    await store.start()
+    store = await _started(
+        database, registry, fake, retention_batch=5, retention_interval=100 * DAY
+    )
     later = NOW + timedelta(days=10)
     old, recent = later - timedelta(days=91), later - timedelta(days=89)
     for n in range(12):
@@ -181,6 +203,37 @@ async def test_retention_deletes_old_rows_but_keeps_revisions_still_synced(
         await store.close()
 
 
+async def test_the_writer_applies_retention_every_retention_interval(
+    database: db.Database, registry: CollectorRegistry
+) -> None:
+    fake = clock.FakeClock()
+    store = await _started(database, registry, fake, retention_days=90, retention_interval=10 * DAY)
+    try:
+        # 85 days old: kept by the run at start-up, past 90 days at the next run, 10 days on.
+        aging = [records.sync(at=NOW - timedelta(days=85, seconds=n)) for n in range(5)]
+        for sync in aging:
+            store.record_sync(sync)
+        await store.flush()
+        # The writer runs retention after the batch; it writes the next row only after that.
+        first = records.sync(at=NOW)
+        store.record_sync(first)
+        await store.flush()
+        assert await database.count("syncs") == 6
+
+        await fake.advance(10 * DAY)
+        second = records.sync(at=NOW + timedelta(days=10))
+        store.record_sync(second)
+        await store.flush()  # written after the retention run that the advance started
+
+        assert {sync.id for sync in (await store.list_syncs(h.SyncFilter())).items} == {
+            first.id,
+            second.id,
+        }
+        assert _sample(registry, "fleet_history_rows_deleted_total", table="syncs") == 5
+    finally:
+        await store.close()
+
+
 async def test_queries_fail_clearly_while_the_database_is_away(closed_port: int) -> None:
     url = f"postgresql://postgres@127.0.0.1:{closed_port}/test"
     settings = db.quick_settings(database_url=url)
@@ -198,61 +251,3 @@ async def test_queries_fail_clearly_while_the_database_is_away(closed_port: int)
         assert caught.value.__context__ is None
     finally:
         await store.close()
-
-
-async def _seed_many(database: db.Database, count: int) -> None:
-    """``count`` syncs over 1,000 clusters, written by SQL: fast enough for a planner test."""
-    schema = database.schema
-    await database.admin.execute(
-        f"""
-        INSERT INTO "{schema}".syncs
-        SELECT gen_random_uuid(), 'cluster-' || (n % 1000), md5((n / 3000)::text), 'commit',
-               CASE WHEN n % 50 = 0 THEN 'failed' ELSE 'succeeded' END,
-               $1::timestamptz + n * interval '1 second',
-               $1::timestamptz + n * interval '1 second' + interval '2 seconds',
-               0, 1, 7, 0, 0, 0, NULL, NULL, '[]'::jsonb
-        FROM generate_series(1, $2) AS n
-        """,
-        NOW,
-        count,
-    )
-    await database.admin.execute(
-        f"""
-        INSERT INTO "{schema}".sync_bundles
-        SELECT id, bundle, cluster, revision, result, finished_at
-        FROM "{schema}".syncs, unnest(ARRAY['base', 'web']) AS bundle
-        """
-    )
-    await database.admin.execute(f'ANALYZE "{schema}".syncs, "{schema}".sync_bundles')
-
-
-INDEXES = [
-    (h.SyncFilter(), "syncs_page"),
-    (h.SyncFilter(cluster=ClusterName("cluster-7")), "syncs_cluster"),
-    (h.SyncFilter(revision=records.SHA_A), "syncs_revision"),
-    (h.SyncFilter(result=h.SyncResult.FAILED), "syncs_result"),
-    (h.SyncFilter(bundle=BundleName("web")), "sync_bundles_page"),
-    (h.SyncFilter(since=NOW, until=NOW + timedelta(hours=1)), "syncs_page"),
-]
-"""Which index each kind of /syncs query must read, on the first page and deep down."""
-
-
-async def test_sync_queries_read_an_index_not_the_whole_table(
-    postgres_store: postgresql.PostgresHistory, database: db.Database
-) -> None:
-    await _seed_many(database, 30_000)
-    await database.admin.execute(f'SET search_path TO "{database.schema}"')
-    middle = paging.Position(NOW + timedelta(seconds=15_000), (str(uuid.UUID(int=2**127)),))
-    for where, index in INDEXES:
-        for after in (None, middle):
-            query = querying.syncs(where, after=after, limit=101)
-            plan = await database.admin.fetchval(f"EXPLAIN (FORMAT JSON) {query.sql}", *query.args)
-            nodes = list(_nodes(json.loads(plan)[0]["Plan"]))
-            assert index in {node.get("Index Name") for node in nodes}, (where, after, nodes)
-            assert "Seq Scan" not in {node["Node Type"] for node in nodes}, (where, after, nodes)
-
-
-def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    yield plan
-    for child in plan.get("Plans", []):
-        yield from _nodes(child)

@@ -175,16 +175,6 @@ def _newest_first(record: Any) -> tuple[Any, ...]:
     return (record.committed_at, record.repository, record.sha)
 
 
-async def _seed(store: h.HistoryStore) -> None:
-    for sync in SYNCS:
-        store.record_sync(sync)
-    for drift in DRIFT:
-        store.record_drift(drift)
-    for revision in REVISIONS:
-        store.record_revision(revision)
-    await store.flush()
-
-
 async def _list(
     store: h.HistoryStore, where: Any, *, cursor: str | None, limit: int
 ) -> h.Page[Any]:
@@ -199,7 +189,7 @@ async def _list(
 async def test_filters_and_pages_return_exactly_the_matching_records(
     store: h.HistoryStore, case: Case
 ) -> None:
-    await _seed(store)
+    await records.keep(store, syncs=SYNCS, drift=DRIFT, revisions=REVISIONS)
     population: dict[type, list[Any]] = {
         h.SyncFilter: SYNCS,
         h.DriftFilter: DRIFT,
@@ -242,3 +232,94 @@ async def test_bad_cursors_and_page_sizes_are_refused_alike(store: h.HistoryStor
         await store.list_syncs(h.SyncFilter(), cursor=drift_cursor)
     with pytest.raises(errors.HistoryQueryError, match="page size"):
         await store.list_revisions(h.RevisionFilter(), limit=0)
+
+
+async def test_rows_recorded_between_pages_neither_repeat_nor_shift_the_next_page(
+    store: h.HistoryStore,
+) -> None:
+    shown = [records.sync(at=NOW + timedelta(seconds=n)) for n in range(10)]
+    await records.keep(store, syncs=shown)
+    first = await store.list_syncs(h.SyncFilter(), limit=4)
+    assert first.items == tuple(reversed(shown[6:]))
+
+    newer = records.sync(at=NOW + timedelta(minutes=5))  # above the cursor: not on page two
+    late = records.sync(at=NOW + timedelta(seconds=3.5))  # a long sync, finished meanwhile
+    await records.keep(store, syncs=[newer, late])
+    second = await store.list_syncs(h.SyncFilter(), cursor=first.next_cursor, limit=4)
+    assert second.items == (shown[5], shown[4], late, shown[3])
+
+
+def _every_kind_of_sync(n: int, trigger: h.SyncTrigger, result: h.SyncResult) -> h.SyncRecord:
+    outcomes = tuple(
+        h.BundleOutcome(
+            name=BundleName(f"bundle-{n}-{b}"),
+            revision=Revision(f"{n + b:064x}"),  # a pinned bundle, of a SHA-256 repository
+            result=bundle_result,
+            counts=h.ObjectCounts(
+                created=1, configured=2, unchanged=3, deleted=4, skipped=5, failed=6 + n
+            ),
+            error=None if bundle_result is h.SyncResult.SUCCEEDED else f"«{bundle_result}» ✗",
+        )
+        for b, bundle_result in enumerate(h.SyncResult)
+    )
+    return h.SyncRecord(
+        cluster=ClusterName(f"cluster-{n}"),
+        revision=Revision(f"{n:040x}"),
+        trigger=trigger,
+        result=result,
+        started_at=NOW + timedelta(minutes=n, microseconds=1),
+        finished_at=NOW + timedelta(minutes=n, seconds=59, microseconds=999_999),
+        bundles=outcomes if n % 2 else (),
+        error=None if n % 3 else "error: ünïcödé and 'quotes' and \"more\"\nline two",
+        trace_id=None if n % 4 == 1 else f"{n:032x}",
+    )
+
+
+async def test_every_value_of_every_field_round_trips(store: h.HistoryStore) -> None:
+    # Every enumeration member, every optional field both empty and set, text that is not
+    # ASCII, sub-second times: what comes back is equal, field by field, to what went in.
+    syncs = [
+        _every_kind_of_sync(n, trigger, result)
+        for n, (trigger, result) in enumerate(
+            (trigger, result) for trigger in h.SyncTrigger for result in h.SyncResult
+        )
+    ]
+    drift = [
+        h.DriftRecord(
+            cluster=ClusterName("eu-1"),
+            bundle=BundleName("web"),
+            key=ObjectKey("apps" if n % 2 else "", "Deployment", "shop" if n % 3 else "", "web"),
+            fields=() if operation is h.DriftOperation.DELETE else ("spec.replicas", "data.ключ"),
+            field_manager=None if n % 2 else "kubectl-client-side-apply",
+            operation=operation,
+            action=action,
+            revision=records.SHA_A,
+            observed_at=NOW + timedelta(seconds=n, microseconds=n),
+            trace_id=f"{n:032x}" if n % 2 else None,
+        )
+        for n, (operation, action) in enumerate(
+            (operation, action) for operation in h.DriftOperation for action in h.DriftAction
+        )
+    ]
+    revisions = [
+        records.revision(sha=records.SHA_A, at=NOW),
+        h.RevisionRecord(
+            sha=Revision("c" * 64),
+            repository="ssh://git@git.example.com:2222/platform/fleet.git",
+            ref="refs/tags/v1.0",
+            author_name="Zoë Ø'Brien",
+            author_email="zoe@example.com",
+            committed_at=NOW - timedelta(microseconds=1),
+            message="",
+            first_seen_at=NOW,
+        ),
+    ]
+    await records.keep(store, syncs=syncs, drift=drift, revisions=revisions)
+
+    limit = h.MAX_PAGE_SIZE
+    assert (await store.list_syncs(h.SyncFilter(), limit=limit)).items == tuple(reversed(syncs))
+    assert (await store.list_drift(h.DriftFilter(), limit=limit)).items == tuple(reversed(drift))
+    assert (await store.list_revisions(h.RevisionFilter())).items == (
+        revisions[0],
+        revisions[1],
+    )
