@@ -10,6 +10,10 @@ it held.
 A database whose schema is newer than the code knows (an older fleet started after a newer
 one) is refused with a clear error, rather than written to with assumptions that no longer
 hold.
+
+A migration may build an index on a table of millions of rows, which takes far longer than
+the statement deadline that suits a batch of history (``history.command_timeout``); its
+statements get `TIMEOUT` instead, so that an upgrade does not fail and retry forever.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ from importlib import resources
 
 from fleet.store import tables
 from fleet.structs import errors
+
+TIMEOUT = 900.0
+"""Seconds a migration's statements may take: building indexes over a large history."""
 
 _FILE_NAME = re.compile(r"(\d{4})_([a-z0-9_]+)\.sql")
 
@@ -56,7 +63,10 @@ def available() -> tuple[Migration, ...]:
 
 
 async def migrate(
-    connection: tables.Connection, *, schema: str, migrations: tuple[Migration, ...]
+    connection: tables.Connection,
+    *,
+    schema: str,
+    migrations: tuple[Migration, ...],
 ) -> int:
     """Bring ``schema`` up to the last of ``migrations``; returns the version it is at.
 
@@ -67,6 +77,7 @@ async def migrate(
         await connection.execute(
             "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
             f"fleet.store migrations {schema}",
+            timeout=TIMEOUT,  # another replica may be building indexes meanwhile
         )
         await connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         await connection.execute(f'SET LOCAL search_path TO "{schema}"')
@@ -82,7 +93,7 @@ async def migrate(
                 where=f"database schema {schema!r}",
             )
         for migration in migrations[current:]:
-            await connection.execute(migration.sql)
+            await connection.execute(migration.sql, timeout=TIMEOUT)
             await connection.execute(
                 "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
                 migration.version,

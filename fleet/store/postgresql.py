@@ -318,7 +318,7 @@ class PostgresHistory:
             self._progress.notify_all()
 
     async def _migrate(self) -> None:
-        async with self._connection() as connection:
+        async with self._connection(work=migrating.TIMEOUT) as connection:
             await migrating.migrate(
                 connection, schema=self._settings.schema, migrations=self._migrations
             )
@@ -326,11 +326,12 @@ class PostgresHistory:
         self._succeeded()
 
     @contextlib.asynccontextmanager
-    async def _connection(self) -> AsyncIterator[tables.Connection]:
-        # One deadline for acquiring (which may mean connecting) and for the work itself.
+    async def _connection(self, *, work: float | None = None) -> AsyncIterator[tables.Connection]:
+        # One deadline for acquiring (which may mean connecting) and for the work itself,
+        # which is one statement's time unless the caller needs more.
         if self._pool is None:
             raise errors.HistoryUnavailableError("the history store is not started")
-        timeout = self._settings.connect_timeout + self._settings.command_timeout
+        timeout = self._settings.connect_timeout + (work or self._settings.command_timeout)
         async with asyncio.timeout(timeout), self._pool.acquire() as connection:
             yield connection
 

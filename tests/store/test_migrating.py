@@ -115,3 +115,19 @@ async def test_a_failing_migration_leaves_the_schema_as_it_was(database: db.Data
     finally:
         await connection.close()
     assert await _tables(database) == set()
+
+
+async def test_a_migration_may_take_longer_than_a_statement_of_history(
+    database: db.Database,
+) -> None:
+    # Building an index over millions of rows outlasts history.command_timeout.
+    slow = (*migrating.available(), migrating.Migration(LATEST + 1, "slow", "SELECT pg_sleep(0.5)"))
+    connection = await asyncpg.connect(database.url, command_timeout=0.1)
+    try:
+        with pytest.raises(TimeoutError):
+            await connection.execute("SELECT pg_sleep(0.5)")  # what a migration would meet
+        assert await migrating.migrate(connection, schema=database.schema, migrations=slow) == (
+            LATEST + 1
+        )
+    finally:
+        await connection.close()
