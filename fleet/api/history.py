@@ -1,4 +1,4 @@
-"""``/api/v1/syncs``, ``/api/v1/drift``, ``/api/v1/revisions`` and ``/api/v1/history``.
+"""``/api/v1/syncs``, ``/drift``, ``/revisions``, ``/delivery`` and ``/history``.
 
 Thin on purpose: query parameters become a filter value of `fleet.structs.history`, the
 store answers one keyset page, and the page goes out as JSON with the cursor of the next
@@ -7,21 +7,30 @@ same filters with the same cursors, so nothing here knows which one it talks to;
 is, and whether rows are waiting or were dropped, is what ``/api/v1/history`` shows.
 A bad parameter or cursor is a 400 naming the parameter; a database that cannot answer
 is a 503 (the errors middleware maps the store's exceptions).
+
+``/api/v1/delivery`` is as thin: a `DeliveryQuery` in (the last 30 days unless told), the
+store's `DeliveryReport` out. Its JSON is written here, next to the one handler that
+answers it, durations in seconds as everywhere in the API.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from aiohttp import web
 
 from fleet.api import answering, encoding, parameters
+from fleet.structs import errors
 from fleet.structs import history as h
+from fleet.structs.clock import Clock, SystemClock
 from fleet.structs.objects import BundleName, ClusterName
 from fleet.structs.settings import ApiSettings
 
-SYNCS, DRIFT, REVISIONS, STATUS = (
+SYNCS, DRIFT, REVISIONS, DELIVERY, STATUS = (
     "/api/v1/syncs",
     "/api/v1/drift",
     "/api/v1/revisions",
+    "/api/v1/delivery",
     "/api/v1/history",
 )
 PAGING = ("limit", "cursor")
@@ -38,14 +47,20 @@ DRIFT_FILTERS = (
     "until",
 )
 REVISION_FILTERS = ("repository", "ref", "since", "until")
+DELIVERY_PARAMETERS = ("cluster", "bundle", "by", "since", "until")
+DELIVERY_RANGE = timedelta(days=30)
+"""What ``/api/v1/delivery`` measures without ``since``: the 30 days before ``until``."""
 
 
 class HistoryEndpoints:
     """The history handlers over one `HistoryStore`."""
 
-    def __init__(self, store: h.HistoryStore, settings: ApiSettings) -> None:
+    def __init__(
+        self, store: h.HistoryStore, settings: ApiSettings, *, clock: Clock | None = None
+    ) -> None:
         self._store = store
         self._settings = settings
+        self._clock = clock or SystemClock()  # "now", where a delivery range leaves it open
 
     def __repr__(self) -> str:
         return f"<HistoryEndpoints {self._store!r}>"
@@ -55,6 +70,7 @@ class HistoryEndpoints:
             web.get(SYNCS, self.syncs),
             web.get(DRIFT, self.drift),
             web.get(REVISIONS, self.revisions),
+            web.get(DELIVERY, self.delivery),
             web.get(STATUS, self.status),
         ]
 
@@ -107,6 +123,27 @@ class HistoryEndpoints:
         found = await self._store.list_revisions(where, cursor=cursor, limit=limit)
         return self._answer(request, found, encoding.revision)
 
+    async def delivery(self, request: web.Request) -> web.Response:
+        query = parameters.Query(request.query, known=DELIVERY_PARAMETERS)
+        cluster, bundle = query.text("cluster"), query.text("bundle")
+        since, until = query.time_range()
+        until = until or self._clock.utcnow()
+        if since is None:
+            if until - datetime.min.replace(tzinfo=UTC) < DELIVERY_RANGE:
+                raise errors.UserError(
+                    "is too early to count 30 days back; give since", where="until"
+                )
+            since = until - DELIVERY_RANGE
+        measured = h.DeliveryQuery(
+            since=since,
+            until=until,
+            cluster=ClusterName(cluster) if cluster else None,
+            bundle=BundleName(bundle) if bundle else None,
+            by=query.choice("by", h.DeliveryGroup),
+        )
+        report = await self._store.delivery_metrics(measured)
+        return answering.json_answer(delivery_report(report))
+
     async def status(self, request: web.Request) -> web.Response:
         parameters.Query(request.query, known=())
         return answering.json_answer(encoding.history_status(self._store.status()))
@@ -131,3 +168,37 @@ class HistoryEndpoints:
             next_cursor=found.next_cursor,
         )
         return answering.json_answer(body)
+
+
+def delivery_report(report: h.DeliveryReport) -> encoding.Json:
+    """A delivery report as ``/api/v1/delivery`` answers it."""
+    query = report.query
+    return {
+        "unit": str(report.unit),
+        "since": encoding.time(query.since),
+        "until": encoding.time(query.until),
+        "cluster": query.cluster,
+        "bundle": query.bundle,
+        "by": str(query.by) if query.by is not None else None,
+        "total": delivery_metrics(report.total),
+        "groups": [delivery_metrics(group) for group in report.groups],
+    }
+
+
+def delivery_metrics(metrics: h.DeliveryMetrics) -> encoding.Json:
+    return {
+        "cluster": metrics.cluster,
+        "bundle": metrics.bundle,
+        "deployments": metrics.deployments,
+        "deployments_per_day": metrics.deployments_per_day,
+        "lead_times": metrics.lead_times,
+        "lead_time_seconds": _seconds(metrics.lead_time),
+        "failed_deployments": metrics.failed_deployments,
+        "change_failure_rate": metrics.change_failure_rate,
+        "restored": metrics.restored,
+        "time_to_restore_seconds": _seconds(metrics.time_to_restore),
+    }
+
+
+def _seconds(duration: timedelta | None) -> float | None:
+    return duration.total_seconds() if duration is not None else None

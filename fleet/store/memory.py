@@ -7,20 +7,22 @@ for the cursor followed by a walk backwards, and the oldest row is the first to 
 table reaches its bound. Nothing here waits: writing is appending to a list.
 
 It is bounded per table (``settings.history.memory_rows``) and the status says "memory", so
-nobody mistakes it for durable history.
+nobody mistakes it for durable history. Delivery metrics walk the syncs it holds with the
+Python half of `delivering`, which the tests hold to the SQL half.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Generic
 
 from prometheus_client import CollectorRegistry
 
-from fleet.store import metering, paging
+from fleet.store import delivering, metering, paging
 from fleet.structs import history as h
+from fleet.structs.objects import Revision
 from fleet.structs.settings import HistorySettings
 
 
@@ -47,6 +49,10 @@ class _Shelf(Generic[paging.R]):
             oldest, _ = self._rows.pop(0)
             self._keys.discard(oldest.key)
         return True
+
+    def records(self) -> Iterator[paging.R]:
+        """Every row, oldest first."""
+        return (record for _, record in self._rows)
 
     def page(
         self, matches: Callable[[paging.R], bool], *, cursor: str | None, limit: int
@@ -158,6 +164,15 @@ class MemoryHistory:
             )
 
         return self._revisions.page(matches, cursor=cursor, limit=limit)
+
+    async def delivery_metrics(self, query: h.DeliveryQuery) -> h.DeliveryReport:
+        committed: dict[Revision, datetime] = {}
+        for revision in self._revisions.records():
+            # One SHA is one commit, whichever repository it was seen in.
+            known = committed.get(revision.sha, revision.committed_at)
+            committed[revision.sha] = min(known, revision.committed_at)
+        found = delivering.events_of(query, self._syncs.records())
+        return delivering.measure(query, found, committed)
 
     def _keep(self, shelf: _Shelf[paging.R], record: paging.R) -> None:
         if shelf.add(record):

@@ -10,7 +10,8 @@ written again without duplicates. If the database refuses a batch's *data* (retr
 fail forever and block every later row), that batch is dropped, counted and logged.
 
 The same task deletes rows past the retention age, in small batches, so there is only one
-writer to reason about. Queries go through the pool directly and fail fast with
+writer to reason about. Queries (pages, and delivery metrics as one statement from
+`delivering`) go through the pool directly and fail fast with
 `errors.HistoryUnavailableError` when the database is away; the API turns that into 503.
 
 Waiting on a schedule (the flush interval, retention, backoff) and reading the time go
@@ -36,7 +37,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import asyncpg
 from prometheus_client import CollectorRegistry
 
-from fleet.store import buffering, metering, migrating, paging, querying, tables
+from fleet.store import buffering, delivering, metering, migrating, paging, querying, tables
 from fleet.structs import errors
 from fleet.structs import history as h
 from fleet.structs.clock import Clock, SystemClock
@@ -216,6 +217,18 @@ class PostgresHistory:
         query = querying.revisions(where, after=after, limit=limit + 1)
         return await self._page(paging.Table.REVISIONS, query, tables.revision_from_row, limit)
 
+    async def delivery_metrics(self, query: h.DeliveryQuery) -> h.DeliveryReport:
+        # The one query whose cost the caller chooses: say how to make it cheaper.
+        too_long = (
+            f"measuring delivery from {query.since.isoformat()} to {query.until.isoformat()}"
+            f" takes longer than {self._settings.command_timeout:g} s (history.command_timeout);"
+            " ask for a shorter range, one cluster or one bundle"
+        )
+        rows = await self._fetch(delivering.statement(query), too_long=too_long)
+        return delivering.report(
+            query, [(row["grouped"], row["name"], delivering.totals(row)) for row in rows]
+        )
+
     async def apply_retention(self) -> int:
         """Delete rows older than ``retention_days`` by the clock, in batches; returns the count."""
         cutoff = self._clock.utcnow() - timedelta(days=self._settings.retention_days)
@@ -342,13 +355,21 @@ class PostgresHistory:
         decode: Callable[[asyncpg.Record], paging.R],
         limit: int,
     ) -> h.Page[paging.R]:
+        rows = await self._fetch(query)
+        return paging.page(table, [decode(row) for row in rows], limit)
+
+    async def _fetch(
+        self, query: querying.Query, *, too_long: str | None = None
+    ) -> list[asyncpg.Record]:
         try:
             async with self._connection() as connection:
-                rows = await connection.fetch(query.sql, *query.args)
+                rows: list[asyncpg.Record] = await connection.fetch(query.sql, *query.args)
+        except TimeoutError as error:
+            problem = too_long if too_long and self._connected else self._scrub(error)
         except _UNAVAILABLE as error:
             problem = self._scrub(error)
         else:
-            return paging.page(table, [decode(row) for row in rows], limit)
+            return rows
         # Raised outside the handler so that the driver's exception, whose message may quote
         # the password, is neither the cause nor the context of this one.
         raise errors.HistoryUnavailableError(

@@ -52,9 +52,11 @@ ON CONFLICT DO NOTHING
 """
 
 _INSERT_SYNC_BUNDLES = """
-INSERT INTO sync_bundles (sync_id, bundle, cluster, revision, result, finished_at)
+INSERT INTO sync_bundles (sync_id, bundle, cluster, revision, result, finished_at, trigger,
+                          created, configured, unchanged, deleted, skipped, failed)
 SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
-                     $6::timestamptz[])
+                     $6::timestamptz[], $7::text[], $8::int[], $9::int[], $10::int[],
+                     $11::int[], $12::int[], $13::int[])
 ON CONFLICT DO NOTHING
 """
 
@@ -227,11 +229,13 @@ def _sync_bundle_columns(rows: Sequence[h.SyncRecord]) -> list[list[Any]]:
                 _text(bundle.revision),
                 str(bundle.result),
                 row.finished_at,
+                str(row.trigger),
+                *(getattr(bundle.counts, name) for name in _COUNT_NAMES),
             )
             for row in rows
             for bundle in row.bundles
         ],
-        width=6,
+        width=13,
     )
 
 

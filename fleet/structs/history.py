@@ -15,6 +15,14 @@ their credentials on the way in for the same reason.
 The API's filters and pages are values here too, so that `/api/v1/syncs` is a thin wrapper
 around `list_syncs` and both backends (PostgreSQL and memory) answer the same question the
 same way. A page's cursor is an opaque string; only the store knows what is inside.
+
+Delivery metrics (DORA) are measured from the same records, not from Git, so what counts
+is what reached a cluster, not what was merged. A deployment is the first succeeded sync
+that changed a cluster to a revision other than the one last deployed there; which
+records can deploy (`DELIVERY_TRIGGERS`, `ObjectCounts.changes`) and which fail one
+(`DELIVERY_FAILURES`) are constants here, read by both backends. `DeliveryQuery` says over
+which range and for what, and `DeliveryReport` answers with plain numbers that both
+backends compute alike.
 """
 
 from __future__ import annotations
@@ -87,6 +95,11 @@ class ObjectCounts:
     deleted: int = 0
     skipped: int = 0
     failed: int = 0
+
+    @property
+    def changes(self) -> int:
+        """Objects this changed in the cluster: created, configured or deleted."""
+        return self.created + self.configured + self.deleted
 
     def __add__(self, other: ObjectCounts) -> ObjectCounts:
         return ObjectCounts(
@@ -257,6 +270,97 @@ class HistoryStatus:
     last_error_since: datetime | None  # when the current run of errors began
 
 
+class DeliveryGroup(StrEnum):
+    """What delivery metrics are broken down by, besides the total."""
+
+    CLUSTER = "cluster"
+    BUNDLE = "bundle"
+
+
+class DeliveryUnit(StrEnum):
+    """What one deployment is: a sync of a cluster, or one bundle's part of a sync."""
+
+    CLUSTER = "cluster"
+    BUNDLE = "bundle"
+
+
+DELIVERY_TRIGGERS = frozenset({SyncTrigger.COMMIT, SyncTrigger.RETRY, SyncTrigger.MANUAL})
+"""Triggers of a sync that may deploy. A drift revert or a periodic resync only brings a
+cluster back to what is deployed, even when it is the first sync at a revision: the
+engine moves a cluster that a commit did not concern to the new revision at its next
+resync, without applying anything."""
+
+DELIVERY_FAILURES = frozenset({SyncResult.FAILED, SyncResult.PARTIAL})
+"""Results that make a deployment failed, unless the sync failed as a whole (its
+``error`` is set: the cluster could not be reached), which says nothing about the
+change. Blocked is not one either: fleet applied nothing."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryQuery:
+    """What `/api/v1/delivery` measures: the deployments with ``since <= finished_at < until``.
+
+    Each deployment is judged by everything recorded after it, even past ``until``. The
+    unit is a bundle on a cluster when the query names a bundle (``bundle`` or
+    ``by=bundle``), else a cluster; docs/history.md defines every figure.
+    """
+
+    since: datetime
+    until: datetime
+    cluster: ClusterName | None = None
+    bundle: BundleName | None = None
+    by: DeliveryGroup | None = None
+
+    def __post_init__(self) -> None:
+        _require_aware_range(self.since, self.until)
+        if self.since >= self.until:
+            raise errors.HistoryQueryError(
+                "must be before until (the range is since <= t < until)", where="since"
+            )
+
+    @property
+    def unit(self) -> DeliveryUnit:
+        named = self.bundle is not None or self.by is DeliveryGroup.BUNDLE
+        return DeliveryUnit.BUNDLE if named else DeliveryUnit.CLUSTER
+
+    @property
+    def days(self) -> float:
+        return (self.until - self.since) / timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryMetrics:
+    """The four DORA figures of one group of deployments, or of all of them.
+
+    ``cluster`` or ``bundle`` names the group (both None for the total). Medians are None
+    when nothing was there to measure.
+    """
+
+    cluster: ClusterName | None = None
+    bundle: BundleName | None = None
+    deployments: int
+    deployments_per_day: float
+    lead_times: int  # deployments whose commit time is recorded: the lead time's sample
+    lead_time: timedelta | None  # median, commit to deployed
+    failed_deployments: int
+    change_failure_rate: float | None  # failed / deployments; None without deployments
+    restored: int  # failed deployments that a later success restored
+    time_to_restore: timedelta | None  # median, first failure to the next success
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryReport:
+    """Delivery metrics over a range: the total, and one entry per group if asked for."""
+
+    query: DeliveryQuery
+    total: DeliveryMetrics
+    groups: tuple[DeliveryMetrics, ...]  # by name; only groups with a deployment in range
+
+    @property
+    def unit(self) -> DeliveryUnit:
+        return self.query.unit
+
+
 class HistoryStore(Protocol):
     """Where the engine records history and the API reads it.
 
@@ -294,6 +398,10 @@ class HistoryStore(Protocol):
     async def list_revisions(
         self, where: RevisionFilter, *, cursor: str | None = None, limit: int = DEFAULT_PAGE_SIZE
     ) -> Page[RevisionRecord]: ...
+
+    async def delivery_metrics(self, query: DeliveryQuery) -> DeliveryReport:
+        """Deployment frequency, lead time, change failure rate and time to restore."""
+        ...
 
 
 def without_credentials(url: str) -> str:

@@ -13,12 +13,13 @@ from tests.api.conftest import Serve
 NAMES = [
     "cluster", "bundle", "revision", "result", "trigger", "since", "until", "kind",
     "namespace", "name", "fieldManager", "action", "repository", "ref", "limit", "cursor",
-    "selector", "state", "x", "", "cluster[]", "%00", "__proto__",
+    "selector", "state", "by", "x", "", "cluster[]", "%00", "__proto__",
 ]  # fmt: skip
 VALUES = [
     "", "eu-1", "a" * 40, "A" * 64, "failed", "commit", "0", "-1", "1000", "1001", "1e3",
     "99999999999999999999", "2030-01-01T00:00:00Z", "2030-01-01", "9999-12-31T23:59:59-14:00",
-    "0001-01-01T00:00:00+14:00", "nan", "\x00", "\u202e", "💥", "' OR 1=1 --", "%", "%%",
+    "0001-01-01T00:00:00+14:00", "0001-01-02T00:00:00Z", "nan", "\x00", "\u202e", "💥",
+    "' OR 1=1 --", "%", "%%",
     "env in (prod", "env notin ()", "!", "=", "a=b,c!=d", "(", ")", "\\", "\r\n", " ",
     "eyJ0YWJsZSI6InN5bmNzIn0", "x" * 2000, "null", "[]", "{}",
 ]  # fmt: skip

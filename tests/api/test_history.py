@@ -1,5 +1,6 @@
 """History through HTTP, against both stores: every filter, pages followed by their
-``next`` link, the store's status, and errors (400 naming the parameter, 503)."""
+``next`` link, delivery metrics, the store's status, and errors (400 naming the
+parameter, 503)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from tests.store import records
 BASE = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
 CONFIGMAP = ObjectKey("", "ConfigMap", "shop", "settings")
 PLUS_TWO = timezone(timedelta(hours=2))
+FAILED = h.SyncResult.FAILED
 
 SYNCS = [
     records.sync(
@@ -336,7 +338,7 @@ class UnavailableHistory:
         )
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("list_"):
+        if name.startswith("list_") or name == "delivery_metrics":
 
             async def unavailable(*args: object, **kwargs: object) -> None:
                 raise errors.HistoryUnavailableError("database 127.0.0.1:5432: connection refused")
@@ -345,7 +347,9 @@ class UnavailableHistory:
         return getattr(self._inner, name)
 
 
-@pytest.mark.parametrize("path", ["/api/v1/syncs", "/api/v1/drift", "/api/v1/revisions"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/syncs", "/api/v1/drift", "/api/v1/revisions", "/api/v1/delivery"]
+)
 async def test_a_database_that_is_away_is_503(
     history: h.HistoryStore, serve: Serve, path: str
 ) -> None:
@@ -363,3 +367,130 @@ async def test_a_database_that_is_away_is_503(
 
 def test_every_count_of_a_sync_is_encoded() -> None:
     assert tuple(f.name for f in dataclasses.fields(h.ObjectCounts)) == encoding.COUNTED
+
+
+R1, R2 = Revision("1" * 40), Revision("2" * 40)
+DELIVERED = [
+    records.sync(cluster="eu-1", at=BASE, revision=R1),
+    records.sync(cluster="eu-1", at=BASE + timedelta(minutes=5), revision=R2, result=FAILED),
+    records.sync(cluster="eu-1", at=BASE + timedelta(minutes=9), revision=R2),
+    records.sync(cluster="us-1", at=BASE + timedelta(minutes=2), revision=R1),
+]
+COMMITS = [
+    records.revision(sha=R1, at=BASE - timedelta(minutes=60)),
+    records.revision(sha=R2, at=BASE - timedelta(minutes=30)),
+]
+DAY_OF_DELIVERY = {"since": _iso(BASE), "until": _iso(BASE + timedelta(days=1))}
+
+
+@pytest.fixture
+async def delivered(both_backends: h.HistoryStore, serve: Serve) -> Client:
+    await records.keep(both_backends, syncs=DELIVERED, revisions=COMMITS)
+    return (await serve(store=both_backends)).client
+
+
+def _figures(**changes: Any) -> dict[str, Any]:
+    figures: dict[str, Any] = {
+        "cluster": None,
+        "bundle": None,
+        "deployments": 0,
+        "deployments_per_day": 0.0,
+        "lead_times": 0,
+        "lead_time_seconds": None,
+        "failed_deployments": 0,
+        "change_failure_rate": None,
+        "restored": 0,
+        "time_to_restore_seconds": None,
+    }
+    return {**figures, **changes}
+
+
+async def test_delivery_metrics_per_cluster(delivered: Client) -> None:
+    answer = await delivered.get("/api/v1/delivery", by="cluster", **DAY_OF_DELIVERY)
+    assert answer.status == 200, answer
+    # eu-1 deploys R1 (lead 60 min), fails at 5 on R2, and deploys R2 at 9 (lead 39 min);
+    # us-1 deploys R1 at 2 (lead 62 min).
+    assert answer.json() == {
+        "unit": "cluster",
+        **DAY_OF_DELIVERY,
+        "cluster": None,
+        "bundle": None,
+        "by": "cluster",
+        "total": _figures(
+            deployments=3,
+            deployments_per_day=3.0,
+            lead_times=3,
+            lead_time_seconds=60 * 60.0,
+            failed_deployments=1,
+            change_failure_rate=1 / 3,
+            restored=1,
+            time_to_restore_seconds=4 * 60.0,
+        ),
+        "groups": [
+            _figures(
+                cluster="eu-1",
+                deployments=2,
+                deployments_per_day=2.0,
+                lead_times=2,
+                lead_time_seconds=(60 + 39) / 2 * 60,
+                failed_deployments=1,
+                change_failure_rate=0.5,
+                restored=1,
+                time_to_restore_seconds=4 * 60.0,
+            ),
+            _figures(
+                cluster="us-1",
+                deployments=1,
+                deployments_per_day=1.0,
+                lead_times=1,
+                lead_time_seconds=62 * 60.0,
+                change_failure_rate=0.0,
+            ),
+        ],
+    }
+
+
+async def test_delivery_metrics_of_one_bundle(delivered: Client) -> None:
+    answer = await delivered.get("/api/v1/delivery", bundle="web", cluster="us-1")
+    assert answer.status == 200, answer
+    body = answer.json()
+    assert (body["unit"], body["bundle"], body["cluster"], body["groups"]) == (
+        "bundle",
+        "web",
+        "us-1",
+        [],
+    )
+    assert body["total"]["deployments"] == 1
+
+
+async def test_delivery_defaults_to_the_last_30_days(delivered: Client) -> None:
+    before = datetime.now(UTC).replace(microsecond=0)
+    body = (await delivered.get("/api/v1/delivery")).json()
+    after = datetime.now(UTC)
+    since, until = datetime.fromisoformat(body["since"]), datetime.fromisoformat(body["until"])
+    assert before <= until <= after
+    assert until - since == timedelta(days=30)
+    assert body["total"]["deployments"] == 3
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"by": "team"}, "by: must be one of cluster, bundle"),
+        ({"limit": "10"}, "'limit': unknown parameter"),
+        ({"since": "2999-01-01T00:00:00Z"}, "since: must be before until"),
+        (
+            {"since": "2030-01-02T00:00:00Z", "until": "2030-01-01T00:00:00Z"},
+            "since: must be before until",
+        ),
+        ({"until": "tomorrow"}, "until: must be a time such as"),
+        ({"cluster": ""}, "cluster: is empty"),
+        ({"until": "0001-01-02T00:00:00Z"}, "until: is too early to count 30 days back"),
+    ],
+)
+async def test_bad_delivery_queries_are_400_naming_the_parameter(
+    history: h.HistoryStore, serve: Serve, params: dict[str, str], message: str
+) -> None:
+    answer = await (await serve(store=history)).client.get("/api/v1/delivery", **params)
+    assert answer.status == 400
+    assert answer.json()["message"].startswith(message), answer.json()["message"]

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from datetime import timedelta
 
 import asyncpg
 import pytest
 from prometheus_client import CollectorRegistry
 
-from fleet.store import migrating, postgresql
+from fleet.store import migrating, postgresql, tables
 from fleet.structs import errors
+from fleet.structs import history as h
+from tests.store import records
+from tests.store.conftest import NOW
 from tests.support import database as db
 
 LATEST = migrating.available()[-1].version
@@ -131,3 +136,48 @@ async def test_a_migration_may_take_longer_than_a_statement_of_history(
         )
     finally:
         await connection.close()
+
+
+async def test_version_2_gives_the_bundles_of_version_1_their_trigger_and_counts(
+    database: db.Database,
+) -> None:
+    # Two syncs as a fleet of version 1 wrote them, bundles in the JSON and in sync_bundles.
+    first, second = (
+        records.sync(at=NOW, bundles=("base", "web")),
+        records.sync(at=NOW + timedelta(minutes=1), trigger=h.SyncTrigger.DRIFT),
+    )
+    schema = database.schema
+    connection = await db.connect(database.url)
+    try:
+        await migrating.migrate(connection, schema=schema, migrations=migrating.available()[:1])
+        for sync in (first, second):
+            await connection.execute(
+                f'INSERT INTO "{schema}".syncs VALUES'
+                " ($1, $2, $3, $4, $5, $6, $7, 0, 0, 0, 0, 0, 0, NULL, NULL, $8::jsonb)",
+                sync.id, sync.cluster, sync.revision, str(sync.trigger), str(sync.result),
+                sync.started_at, sync.finished_at, tables.bundles_json(sync.bundles),
+            )  # fmt: skip
+        await connection.execute(
+            f'INSERT INTO "{schema}".sync_bundles'
+            " SELECT s.id, b.value ->> 'name', s.cluster, s.revision, s.result, s.finished_at"
+            f' FROM "{schema}".syncs s, jsonb_array_elements(s.bundles) b'
+        )
+        assert (
+            await migrating.migrate(connection, schema=schema, migrations=migrating.available())
+            == LATEST
+        )
+    finally:
+        await connection.close()
+
+    rows = await database.admin.fetch(
+        "SELECT sync_id, bundle, trigger, created, configured, unchanged, deleted, skipped,"
+        f' failed FROM "{schema}".sync_bundles ORDER BY finished_at, bundle'
+    )
+    assert [tuple(row) for row in rows] == [
+        (sync.id, bundle.name, str(sync.trigger), *dataclasses.astuple(bundle.counts))
+        for sync in (first, second)
+        for bundle in sync.bundles
+    ]
+    # Its keys are back: a sync's bundles still go with it.
+    await database.admin.execute(f'DELETE FROM "{schema}".syncs WHERE id = $1', first.id)
+    assert await database.count("sync_bundles") == len(second.bundles)

@@ -234,6 +234,27 @@ async def test_the_writer_applies_retention_every_retention_interval(
         await store.close()
 
 
+async def test_delivery_metrics_that_take_too_long_say_how_to_ask_for_less(
+    database: db.Database, registry: CollectorRegistry
+) -> None:
+    store = await _started(database, registry, clock.FakeClock(), command_timeout=0.5)
+    query = h.DeliveryQuery(since=NOW, until=NOW + timedelta(days=30))
+    try:
+        async with database.admin.transaction():
+            # Someone holds the table: the statement waits past its deadline.
+            await database.admin.execute(f'LOCK TABLE "{database.schema}".syncs')
+            with pytest.raises(errors.HistoryUnavailableError) as caught:
+                await store.delivery_metrics(query)
+        assert str(caught.value).endswith(
+            "takes longer than 0.5 s (history.command_timeout); ask for a shorter range,"
+            " one cluster or one bundle"
+        )
+        assert store.status().connected  # the database is there; the question was too big
+        assert (await store.delivery_metrics(query)).total.deployments == 0
+    finally:
+        await store.close()
+
+
 async def test_queries_fail_clearly_while_the_database_is_away(closed_port: int) -> None:
     url = f"postgresql://postgres@127.0.0.1:{closed_port}/test"
     settings = db.quick_settings(database_url=url)
