@@ -64,6 +64,53 @@ class QueueSettings:
         )
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class EngineSettings:
+    """How a cluster sync behaves: field manager, inventory, waits, resyncs (`settings.engine`)."""
+
+    field_manager: str = "fleet"
+    """The server-side apply field manager fleet writes as; drift is any change by another."""
+    inventory_namespace: str = "fleet-system"
+    """Namespace (created by fleet in every cluster) of the ConfigMaps that record which
+    objects each bundle applied, so that pruning survives a restart of fleet."""
+    apply_concurrency: int = 8
+    """Requests one cluster's sync has in flight at once (the cluster's rate limit still
+    applies); objects of one apply rank go together, ranks one after another."""
+    establish_timeout: float = 30.0
+    """Seconds a sync waits for the cluster definitions it applied (CRDs Established,
+    Namespaces Active) before applying what uses them; past it the bundle fails."""
+    health_interval: float = 2.0
+    """Seconds between checks of a cluster whose rollout is still progressing (events on
+    its objects also wake it at once)."""
+    resync_interval: float = 600.0
+    """Seconds between two syncs of a cluster when nothing happens; from the informer
+    cache, so a resync of an in-sync cluster makes no request. 0 turns it off."""
+    drift_shown: int = 20
+    """Drift records of a cluster that the status API keeps in memory (newest)."""
+
+    def __post_init__(self) -> None:
+        if not _DNS_LABEL.fullmatch(self.inventory_namespace):
+            raise errors.UserError(
+                f"must be a DNS label (lower-case letters, digits, '-'), not"
+                f" {self.inventory_namespace!r}",
+                where="engine.inventory_namespace",
+            )
+        if not self.field_manager or len(self.field_manager) > 128:
+            raise errors.UserError("must be 1 to 128 characters", where="engine.field_manager")
+        _require(
+            "engine",
+            self,
+            ("apply_concurrency", self.apply_concurrency >= 1, "at least 1"),
+            ("establish_timeout", self.establish_timeout > 0, "above 0"),
+            ("health_interval", self.health_interval > 0, "above 0"),
+            ("resync_interval", self.resync_interval >= 0, "0 or more"),
+            ("drift_shown", self.drift_shown >= 0, "0 or more"),
+        )
+
+
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+
+
 def _require(group: str, settings: object, *rules: tuple[str, bool, str]) -> None:
     """Raise a `UserError` naming ``group.field`` for the first rule a value breaks
     (NaN and infinity break every rule)."""
@@ -453,6 +500,7 @@ class Settings:
     """
 
     queue: QueueSettings = dataclasses.field(default_factory=QueueSettings)
+    engine: EngineSettings = dataclasses.field(default_factory=EngineSettings)
     git: GitSettings = dataclasses.field(default_factory=GitSettings)
     webhook: WebhookSettings = dataclasses.field(default_factory=WebhookSettings)
     history: HistorySettings = dataclasses.field(default_factory=HistorySettings)
