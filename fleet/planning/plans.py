@@ -132,7 +132,10 @@ def prunable(
     found = [
         key
         for key in previous
-        if key not in keep and (current := live(key)) is not None and owned_by(current, bundle)
+        if key not in keep
+        and (current := live(key)) is not None
+        and owned_by(current, bundle)
+        and not _deleting(current)
     ]
     return tuple(sorted(found, key=ordering.apply_order, reverse=True))
 
@@ -144,3 +147,9 @@ def owned_by(manifest: Manifest, bundle: str) -> bool:
     if not isinstance(labels, dict):
         return False
     return labels.get(MANAGED_BY[0]) == MANAGED_BY[1] and labels.get(BUNDLE_LABEL) == bundle
+
+
+def _deleting(manifest: Manifest) -> bool:
+    # Already being deleted (waiting on finalizers): deleting it again would only cost a request.
+    metadata = manifest.get("metadata")
+    return isinstance(metadata, dict) and bool(metadata.get("deletionTimestamp"))
