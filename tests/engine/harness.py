@@ -18,7 +18,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import AsyncIterator, Callable, Mapping
+import unittest.mock
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +32,10 @@ from prometheus_client import CollectorRegistry
 from fleet.clients import registry
 from fleet.engine.controlling import Controller
 from fleet.sim import serving
-from fleet.sources import publishing
+from fleet.sources import mirroring, publishing
 from fleet.sources.registry import MirrorSet
 from fleet.store import memory
-from fleet.structs.clock import SystemClock
+from fleet.structs.clock import Clock, SystemClock
 from fleet.structs.fleetview import ClusterState, ClusterView
 from fleet.structs.objects import ClusterName, Revision
 from fleet.structs.settings import EngineSettings, GitSettings, HistorySettings, QueueSettings
@@ -61,6 +62,7 @@ class Run:
         history: memory.MemoryHistory,
         spans: InMemorySpanExporter,
         mirrors: MirrorSet,
+        metrics: CollectorRegistry,
     ) -> None:
         self.sim = sim
         self.origin = origin
@@ -69,6 +71,7 @@ class Run:
         self.history = history
         self.spans = spans
         self.mirrors = mirrors
+        self.metrics = metrics
 
     @property
     def names(self) -> list[ClusterName]:
@@ -88,7 +91,7 @@ class Run:
         return revision
 
     async def converged(
-        self, revision: Revision | None = None, *, names: list[str] | None = None
+        self, revision: Revision | None = None, *, names: Sequence[str] | None = None
     ) -> None:
         """Wait until every cluster (or ``names``) is ready at ``revision`` (any if None)."""
 
@@ -106,6 +109,20 @@ class Run:
     async def until(self, condition: Callable[[], bool], *, within: float = 60.0) -> None:
         await support.eventually(condition, within=within)
 
+    def sample(self, name: str, **labels: str) -> float:
+        """The value of one metric series (0 if it has none yet)."""
+        value = self.metrics.get_sample_value(name, labels)
+        return value or 0.0
+
+    def writes(self, name: str) -> int:
+        return self.sim.counters(name).writes
+
+
+@contextlib.asynccontextmanager
+async def _patched(module: object, name: str, value: object) -> AsyncIterator[None]:
+    with unittest.mock.patch.object(module, name, value):
+        yield
+
 
 def _bytes(value: bytes | str) -> bytes:
     return value.encode() if isinstance(value, str) else value
@@ -119,53 +136,76 @@ async def running(
     clusters: int = 2,
     engine: EngineSettings | None = None,
     queue: QueueSettings | None = None,
+    clock: Clock | None = None,
     **sim_settings: Any,
 ) -> AsyncIterator[Run]:
     """A simulator of ``clusters`` clusters, a repository holding ``files``, and a
-    controller keeping the one in the state of the other, until the block ends."""
+    controller keeping the one in the state of the other, until the block ends.
+
+    ``clock`` is the controller's (a `FakeClock` for tests of its timing); the clients
+    and the mirror always run on the system clock, since they do real I/O.
+    """
+    async with (
+        simulator.running(clusters=clusters, **sim_settings) as sim,
+        controlling(sim, tmp_path, files=files, engine=engine, queue=queue, clock=clock) as run,
+    ):
+        yield run
+
+
+@contextlib.asynccontextmanager
+async def controlling(
+    sim: serving.Simulator,
+    tmp_path: Path,
+    *,
+    files: Files,
+    engine: EngineSettings | None = None,
+    queue: QueueSettings | None = None,
+    clock: Clock | None = None,
+) -> AsyncIterator[Run]:
+    """A new controller (with its own repository, mirror and history) for ``sim``."""
     origin = tmp_path / "origin.git"
     publishing.publish_files(
         origin, files={k: _bytes(v) for k, v in files.items()}, message="initial"
     )
     metrics = CollectorRegistry()
-    clock = SystemClock()
+    system = SystemClock()
     spans = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(spans))
-    async with simulator.running(clusters=clusters, **sim_settings) as sim:
-        inventory = await sim.write_files(tmp_path / "sim")
-        git = GitSettings(url=origin.as_uri(), state_dir=tmp_path / "state", poll_interval=3600)
-        history = memory.MemoryHistory(HistorySettings(), registry=metrics)
-        await history.start()
-        async with (
-            MirrorSet(git, registry=metrics, clock=clock) as mirrors,
-            registry.ClusterRegistry(support.settings(inventory), registry=metrics) as members,
-        ):
-            source = await mirrors.source(git.url, branch=git.branch)
-            controller = Controller(
-                settings=engine or EngineSettings(establish_timeout=10.0, health_interval=0.2),
-                queue_settings=queue or QueueSettings(workers=8, max_delay=2.0),
+    inventory = await sim.write_files(tmp_path / "sim")
+    git = GitSettings(url=origin.as_uri(), state_dir=tmp_path / "state", poll_interval=3600)
+    history = memory.MemoryHistory(HistorySettings(), registry=metrics)
+    async with (
+        # The mirrors' fetch spans go to the same exporter, so links can be checked.
+        _patched(mirroring, "_tracer", provider.get_tracer("fleet")),
+        MirrorSet(git, registry=metrics, clock=system) as mirrors,
+        registry.ClusterRegistry(support.settings(inventory), registry=metrics) as members,
+    ):
+        source = await mirrors.source(git.url, branch=git.branch)
+        controller = Controller(
+            settings=engine or EngineSettings(establish_timeout=10.0, health_interval=0.2),
+            queue_settings=queue or QueueSettings(workers=8, max_delay=2.0),
+            clusters=members,
+            source=source,
+            history=history,
+            registry=metrics,
+            clock=clock or system,
+            tracer=provider.get_tracer("fleet"),
+            rng=random.Random(0),
+        )
+        task = asyncio.create_task(controller.run(), name="controller under test")
+        try:
+            yield Run(
+                sim=sim,
+                origin=origin,
+                controller=controller,
                 clusters=members,
-                source=source,
                 history=history,
-                registry=metrics,
-                clock=clock,
-                tracer=provider.get_tracer("fleet"),
-                rng=random.Random(0),
+                spans=spans,
+                mirrors=mirrors,
+                metrics=metrics,
             )
-            task = asyncio.create_task(controller.run(), name="controller under test")
-            try:
-                yield Run(
-                    sim=sim,
-                    origin=origin,
-                    controller=controller,
-                    clusters=members,
-                    history=history,
-                    spans=spans,
-                    mirrors=mirrors,
-                )
-            finally:
-                controller.stop()
-                await task
-        await history.close()
-        provider.shutdown()
+        finally:
+            controller.stop()
+            await task
+            provider.shutdown()
