@@ -6,7 +6,7 @@ action -- a handful of series -- while what is per cluster (its state, its last 
 in the status API and in one gauge of clusters by state, computed at scrape time from
 the status board so it is exact without a background task. The work queue's own
 metrics (depth, retries, latencies) are `fleet.engine.queueing.QueueMetrics`; requests
-by verb per cluster are the clients' (`fleet_api_requests_total`).
+by verb per cluster are the clients' (`fleet_kube_requests_total`).
 """
 
 from __future__ import annotations

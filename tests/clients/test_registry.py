@@ -71,7 +71,7 @@ async def test_bad_and_unreachable_clusters_are_reported_without_affecting_the_o
         state = {"cluster": "down", "state": "unreachable"}
         assert metrics.get_sample_value("fleet_cluster_connection_state", state) == 1.0
         lists = {"cluster": "sim-000", "verb": "list", "code": "200"}
-        assert metrics.get_sample_value("fleet_api_requests_total", lists) == 1.0
+        assert metrics.get_sample_value("fleet_kube_requests_total", lists) == 1.0
 
 
 async def test_an_unusable_inventory_stops_the_start(
