@@ -23,6 +23,7 @@ data must not leak through a drift report.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -81,11 +82,12 @@ def differences(desired: Manifest, live: Manifest, *, field_manager: str) -> tup
 
 def difference_paths(desired: Manifest, live: Manifest, field_manager: str) -> list[Path]:
     """`differences` as paths, for callers that look the paths up again."""
-    found = list(_uncovered(_compared(desired), _compared(live), ()))
+    wanted = _compared(desired)
+    found = list(_uncovered(wanted, _compared(live), ()))
     found.extend(
         path
         for path in owned_paths(live, field_manager)
-        if not _has(_compared(desired), path) and not _ignored(path)
+        if not _has(wanted, _written_as(path)) and not _ignored(path)
     )
     return found
 
@@ -188,6 +190,13 @@ _PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567
 def _compared(manifest: Mapping[str, Any]) -> dict[str, Any]:
     # Identity (kind, name, namespace) is how the object was found; status is not fleet's.
     compared = {key: value for key, value in manifest.items() if key not in _IGNORED_TOP}
+    if manifest.get("kind") == "Secret" and isinstance(compared.get("stringData"), dict):
+        # stringData is write-only: the server stores it in data, base64-encoded.
+        data = dict(compared.get("data") or {})
+        for key, value in compared.pop("stringData").items():
+            if isinstance(value, str):
+                data[key] = base64.b64encode(value.encode()).decode()
+        compared["data"] = data
     metadata = manifest.get("metadata")
     compared["metadata"] = (
         {key: metadata[key] for key in _METADATA_COMPARED if key in metadata}
@@ -195,6 +204,11 @@ def _compared(manifest: Mapping[str, Any]) -> dict[str, Any]:
         else {}
     )
     return compared
+
+
+def _written_as(path: Path) -> Path:
+    """Where an owned path lives in the compared form (a Secret's stringData is data)."""
+    return ("data", *path[1:]) if path[:1] == ("stringData",) else path
 
 
 def _ignored(path: Path) -> bool:
