@@ -262,21 +262,18 @@ class _Walk:
     def __exit__(self, *exc: object) -> None:
         self._sizes.close()
 
-    def load(
-        self, sha: ObjectID, kind: type[_Object], path: str, *, limit: int | None = None
-    ) -> _Object:
-        """The object, after checking its size against the read limit and (for a file,
-        not a tree: a big directory is bounded by the file count) the file limit."""
-        if limit is None:
-            limit = self._settings.max_file_bytes if kind is Blob else self._settings.max_read_bytes
+    def load(self, sha: ObjectID, kind: type[_Object], path: str, *, link: bool = False) -> _Object:
+        """The object, after checking its size (see `_check_size`); ``link`` says that
+        the blob is a symlink's target rather than a file."""
         cached = self._trees.get(sha) if kind is Tree else None
         if isinstance(cached, kind):
-            self._check_size(cached.raw_length(), path, limit)
+            self._check_size(cached.raw_length(), path, file=False, link=False)
             self._bytes += cached.raw_length()
             return cached
+        file = kind is Blob and not link
         size = self._sizes.size(sha)
         if size is not None:
-            self._check_size(size, path, limit)
+            self._check_size(size, path, file=file, link=link)
         try:
             found = self._store[sha]
         except KeyError:
@@ -287,17 +284,29 @@ class _Walk:
             raise errors.UnsupportedEntryError(f"is a {found.type_name.decode()}", where=path)
         raw = found.raw_length()
         if size is None:
-            self._check_size(raw, path, limit)
+            self._check_size(raw, path, file=file, link=link)
         self._bytes += raw
         self._count(raw)
         if isinstance(found, Tree):
             self._trees.put(sha, found, raw)
         return found
 
-    def _check_size(self, size: int, path: str, limit: int) -> None:
-        if size > limit:
+    def _check_size(self, size: int, path: str, *, file: bool, link: bool) -> None:
+        """A file against ``max_file_bytes``, a symlink's target against a fixed bound
+        (no setting: a path is short), and every object against what is left of
+        ``max_read_bytes``. A tree has no bound of its own: a big directory is bounded
+        by the file count and by the bytes of the read, and the error names the limit
+        that was passed."""
+        if link and size > _MAX_SYMLINK_TARGET:
+            raise errors.UnsafePathError(
+                f"is a symlink whose target is over {_MAX_SYMLINK_TARGET} bytes", where=path
+            )
+        if file and size > self._settings.max_file_bytes:
             raise errors.SourceLimitError(
-                f"is {size} bytes", where=path, limit="max_file_bytes", value=limit
+                f"is {size} bytes",
+                where=path,
+                limit="max_file_bytes",
+                value=self._settings.max_file_bytes,
             )
         if self._bytes + size > self._settings.max_read_bytes:
             raise errors.SourceLimitError(
@@ -363,7 +372,7 @@ class _Walk:
                 )
             if not stat.S_ISLNK(mode):
                 return self.load(sha, Blob, path).data
-            link = self.load(sha, Blob, target, limit=_MAX_SYMLINK_TARGET).data
+            link = self.load(sha, Blob, target, link=True).data
             target = self._symlink_target(path, target, link)
             try:
                 mode, sha = self.entry(root, target)
