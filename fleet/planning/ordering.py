@@ -7,9 +7,10 @@ ServiceAccount exists. So fleet applies in two stages, as Flux's server-side-app
 package does: first the *cluster definitions* (CRDs, Namespaces, cluster-wide RBAC),
 waited for until the server says they are usable; then everything else. Within a stage,
 objects go in ranks (the table below, after Flux's `ReconcileOrder` and Helm's install
-order): a ServiceAccount before the Deployment that runs as it, a ConfigMap before the
-Pods that mount it. Kinds not in the table come last, in key order. Pruning uses the
-reverse order, so that a Namespace or CRD goes only after what lived in it.
+order, grouped so that one rank is one round trip): a ServiceAccount before the
+Deployment that runs as it, a ConfigMap before the Pods that mount it. Kinds not in the
+table come last, in key order. Pruning uses the reverse order, so that a Namespace or
+CRD goes only after what lived in it.
 
 Order is data rather than code so that a new kind is a line here, and so that the same
 table orders applies, prunes and the output of `fleet render`.
@@ -43,40 +44,52 @@ DEFINITIONS: frozenset[tuple[str, str]] = frozenset(
 )
 """(group, kind) of the cluster definitions, applied in the first stage."""
 
-RANKS: tuple[tuple[str, str], ...] = (
-    ("apiextensions.k8s.io", "CustomResourceDefinition"),
-    ("", "Namespace"),
-    ("rbac.authorization.k8s.io", "ClusterRole"),
-    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
-    ("", "ResourceQuota"),
-    ("", "LimitRange"),
-    ("scheduling.k8s.io", "PriorityClass"),
-    ("storage.k8s.io", "StorageClass"),
-    ("networking.k8s.io", "IngressClass"),
-    ("", "ServiceAccount"),
-    ("rbac.authorization.k8s.io", "Role"),
-    ("rbac.authorization.k8s.io", "RoleBinding"),
-    ("", "Secret"),
-    ("", "ConfigMap"),
-    ("", "PersistentVolume"),
-    ("", "PersistentVolumeClaim"),
-    ("", "Service"),
-    ("apps", "DaemonSet"),
-    ("apps", "Deployment"),
-    ("apps", "StatefulSet"),
-    ("batch", "Job"),
-    ("batch", "CronJob"),
-    ("autoscaling", "HorizontalPodAutoscaler"),
-    ("policy", "PodDisruptionBudget"),
-    ("networking.k8s.io", "NetworkPolicy"),
-    ("networking.k8s.io", "Ingress"),
-    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
-    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
-)
-"""Apply order of well-known kinds, first to last; unknown kinds (custom resources
-among them) rank after all of these."""
+RANKS: tuple[frozenset[tuple[str, str]], ...] = (
+    frozenset({
+        ("apiextensions.k8s.io", "CustomResourceDefinition"),
+        ("", "Namespace"),
+        ("rbac.authorization.k8s.io", "ClusterRole"),
+        ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    }),
+    frozenset({
+        ("", "ResourceQuota"),
+        ("", "LimitRange"),
+        ("scheduling.k8s.io", "PriorityClass"),
+        ("storage.k8s.io", "StorageClass"),
+        ("networking.k8s.io", "IngressClass"),
+        ("", "ServiceAccount"),
+        ("rbac.authorization.k8s.io", "Role"),
+        ("rbac.authorization.k8s.io", "RoleBinding"),
+        ("", "Secret"),
+        ("", "ConfigMap"),
+        ("", "PersistentVolume"),
+        ("", "PersistentVolumeClaim"),
+        ("", "Service"),
+    }),
+    frozenset({
+        ("apps", "DaemonSet"),
+        ("apps", "Deployment"),
+        ("apps", "StatefulSet"),
+        ("batch", "Job"),
+        ("batch", "CronJob"),
+    }),
+    frozenset({
+        ("autoscaling", "HorizontalPodAutoscaler"),
+        ("policy", "PodDisruptionBudget"),
+        ("networking.k8s.io", "NetworkPolicy"),
+        ("networking.k8s.io", "Ingress"),
+        ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+        ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+    }),
+)  # fmt: skip
+"""Apply ranks of well-known kinds, first to last; unknown kinds (custom resources among
+them) rank after all of these. A rank is what must exist before the next rank's objects
+work on the first try: quotas, accounts, configuration and Services before the workloads
+that use them, workloads before what points at them (autoscalers, disruption budgets,
+ingresses, webhooks). Objects of one rank are applied together, so a sync costs one
+round trip per rank, not one per kind."""
 
-_RANK = {kind: rank for rank, kind in enumerate(RANKS)}
+_RANK = {kind: rank for rank, kinds in enumerate(RANKS) for kind in kinds}
 UNKNOWN_RANK = len(RANKS)
 
 T = TypeVar("T")

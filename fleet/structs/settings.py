@@ -184,7 +184,7 @@ class GitSettings:
     max_fetch_bytes: int = 1 << 30
     """A fetch whose pack grows past this many bytes is abandoned (1 GiB)."""
     max_file_bytes: int = 4 << 20
-    """The largest file (or tree object) fleet reads from a repository (4 MiB)."""
+    """The largest file fleet reads from a repository (4 MiB)."""
     max_files_per_read: int = 5_000
     """The most files one directory read (one bundle) may return."""
     max_read_bytes: int = 64 << 20
