@@ -48,6 +48,7 @@ SHORT_FLAGS: Mapping[str, str] = {
     "queue.workers": "--workers",
     "history.database_url": "--database-url",
     "api.listen": "--listen",
+    "leader.enabled": "--leader-elect",
 }
 """Extra, shorter flags for the settings people set most (issue #7's names)."""
 
