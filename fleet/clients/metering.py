@@ -29,6 +29,8 @@ class Verb(StrEnum):
     GET = "get"
     LIST = "list"
     WATCH = "watch"
+    CREATE = "create"
+    UPDATE = "update"
     APPLY = "apply"
     DELETE = "delete"
     DISCOVERY = "discovery"

@@ -49,6 +49,7 @@ SHORT_FLAGS: Mapping[str, str] = {
     "history.database_url": "--database-url",
     "api.listen": "--listen",
     "clients.inventory": "--inventory",
+    "leader.enabled": "--leader-elect",
 }
 """Extra, shorter flags for the settings people set most (issue #7's names)."""
 
@@ -57,6 +58,7 @@ VARIABLES: Mapping[str, str] = {
     "history.database_url": "FLEET_DATABASE_URL",
     "git.http_username": "FLEET_GIT_USERNAME",
     "git.http_password": "FLEET_GIT_PASSWORD",
+    "clients.inventory": "FLEET_INVENTORY",
 }
 """Variables named otherwise than ``FLEET_<GROUP>_<FIELD>``: short names for common
 settings, and the Git credentials under the names `fleet.sources.remotes` reads too."""
