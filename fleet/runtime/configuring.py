@@ -144,12 +144,15 @@ def add_arguments(parser: argparse.ArgumentParser, *, into: type[Any]) -> None:
         text += f" [{option.variable}; default {shown}]"
         if option.secret:
             text += " Prefer the variable: flags show in `ps`."
+        # A switch given alone (`--leader-elect`) means true; `--leader-elect false` works too.
+        switch = {"nargs": "?", "const": "true"} if option.expects == "true or false" else {}
         sections[option.group].add_argument(
             *option.flags,
             dest=option.setting,
             default=None,
             metavar=_METAVARS.get(option.expects.removesuffix(" or nothing"), "VALUE"),
             help=text.replace("%", "%%"),
+            **switch,
         )
 
 
