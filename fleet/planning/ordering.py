@@ -45,8 +45,8 @@ DEFINITIONS: frozenset[tuple[str, str]] = frozenset(
 """(group, kind) of the cluster definitions, applied in the first stage."""
 
 RANKS: tuple[frozenset[tuple[str, str]], ...] = (
+    frozenset({("apiextensions.k8s.io", "CustomResourceDefinition")}),
     frozenset({
-        ("apiextensions.k8s.io", "CustomResourceDefinition"),
         ("", "Namespace"),
         ("rbac.authorization.k8s.io", "ClusterRole"),
         ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
