@@ -89,10 +89,11 @@ async def load_revision(reader: RepositoryReader, revision: Revision) -> LoadedR
     spec = loading.load(spec_file.data, path=SPEC_PATH)
     sources = spec.sources()
     pins = sorted({source.revision for source in sources if source.revision is not None})
-    resolved = await asyncio.gather(*(_resolve(reader, pin) for pin in pins))
-    pinned = {pin: sha for pin, sha in zip(pins, resolved, strict=True) if sha is not None}
+    resolved = dict(zip(pins, await asyncio.gather(*(_resolve(reader, pin) for pin in pins)),
+                        strict=True))  # fmt: skip
+    pinned = {pin: sha for pin, sha in resolved.items() if not isinstance(sha, errors.UserError)}
     reads = await asyncio.gather(
-        *(_read_bundle(reader, source, revision=revision, pinned=pinned) for source in sources)
+        *(_read_bundle(reader, source, revision=revision, resolved=resolved) for source in sources)
     )
     return LoadedRevision(
         revision=revision,
@@ -102,11 +103,11 @@ async def load_revision(reader: RepositoryReader, revision: Revision) -> LoadedR
     )
 
 
-async def _resolve(reader: RepositoryReader, pin: str) -> Revision | None:
+async def _resolve(reader: RepositoryReader, pin: str) -> Revision | errors.UserError:
     try:
         return await reader.resolve(pin)
-    except errors.UserError:
-        return None  # reported by the bundle read below, for each bundle that uses it
+    except errors.UserError as error:
+        return error  # reported by each bundle that uses the pin
 
 
 async def _read_bundle(
@@ -114,14 +115,11 @@ async def _read_bundle(
     source: BundleSource,
     *,
     revision: Revision,
-    pinned: Mapping[str, Revision],
+    resolved: Mapping[str, Revision | errors.UserError],
 ) -> tuple[SourceFile, ...] | errors.UserError:
-    if source.revision is not None and source.revision not in pinned:
-        return errors.UnknownRevisionError(
-            f"the pinned revision {source.revision} is not in the repository",
-            where=f"{source.path}@{source.revision}",
-        )
-    at = pinned[source.revision] if source.revision is not None else revision
+    at = resolved[source.revision] if source.revision is not None else revision
+    if isinstance(at, errors.UserError):
+        return at
     try:
         return await reader.read_directory(at, source.path)
     except errors.UserError as error:
