@@ -49,10 +49,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def serve(settings: Settings) -> int:
-    """Run until a stop signal; 0 after a graceful stop."""
+    """Run until a stop signal (0 after a graceful stop) or until this replica loses the
+    leadership (1: Kubernetes restarts it as a candidate)."""
     async with running.running(settings, environ=os.environ) as fleet:
         with signals.Stop(on_reload=fleet.clusters.request_reload) as stop:
             logger.info("fleet is running; API at %s", fleet.url)
-            await stop.wait()
+            stopping = asyncio.ensure_future(stop.wait())
+            ended = asyncio.ensure_future(fleet.ended())
+            await asyncio.wait([stopping, ended], return_when=asyncio.FIRST_COMPLETED)
+            for waiter in (stopping, ended):
+                waiter.cancel()
     logger.info("fleet stopped")
-    return 0
+    return 1 if fleet.lost_leadership else 0

@@ -30,7 +30,7 @@ from collections.abc import AsyncIterator, Mapping
 from prometheus_client import CollectorRegistry
 
 from fleet.api import probing, serving, webhooks
-from fleet.clients import registry
+from fleet.clients import leasing, registry
 from fleet.engine.controlling import Controller
 from fleet.sources import registry as mirroring
 from fleet.store import opening
@@ -63,9 +63,17 @@ class Fleet:
         self.mirrors = mirrors
         self.server = server
         self.metrics = metrics
+        self._ended = asyncio.Event()
 
     def __repr__(self) -> str:
         return f"Fleet({self.controller!r}, {self.server!r})"
+
+    lost_leadership = False
+    """Set when this replica led and lost the Lease: the process must exit (non-zero)."""
+
+    async def ended(self) -> None:
+        """Return when the controller has ended by itself (leadership lost)."""
+        await self._ended.wait()
 
     @property
     def url(self) -> str:
@@ -127,19 +135,67 @@ async def running(settings: Settings, *, environ: Mapping[str, str]) -> AsyncIte
         )
         readiness.register("revision", controller.ready)
         readiness.register("informers", lambda: _informers_synced(clusters))
-        task = asyncio.create_task(controller.run(), name="fleet controller")
+        elector = await _elector(stack, settings, clock=clock, metrics=metrics)
+        fleet = Fleet(
+            settings=settings,
+            controller=controller,
+            clusters=clusters,
+            mirrors=mirrors,
+            server=server,
+            metrics=metrics,
+        )
+        task = asyncio.create_task(_lead(fleet, elector), name="fleet controller")
         try:
-            yield Fleet(
-                settings=settings,
-                controller=controller,
-                clusters=clusters,
-                mirrors=mirrors,
-                server=server,
-                metrics=metrics,
-            )
+            yield fleet
         finally:
             controller.stop()
             await task
+
+
+async def _elector(
+    stack: contextlib.AsyncExitStack,
+    settings: Settings,
+    *,
+    clock: SystemClock,
+    metrics: CollectorRegistry,
+) -> leasing.LeaderElector | None:
+    """With ``leader.enabled``, an elector campaigning for the Lease; it releases the
+    Lease when the stack closes (after the controller has stopped)."""
+    if not settings.leader.enabled:
+        return None
+    api = await stack.enter_async_context(
+        leasing.session(settings.leader, clients=settings.clients, clock=clock)
+    )
+    elector = leasing.LeaderElector(
+        api, settings=settings.leader, clock=clock, metrics=leasing.LeaderMetrics(metrics)
+    )
+    await stack.enter_async_context(elector)
+    return elector
+
+
+async def _lead(fleet: Fleet, elector: leasing.LeaderElector | None) -> None:
+    """Run the controller -- at once, or once this replica leads, and only while it does."""
+    controller = fleet.controller
+    try:
+        if elector is None:
+            await controller.run()
+            return
+        logger.info("waiting to lead (Lease %s)", fleet.settings.leader.lease_name)
+        await elector.acquired()
+        async with asyncio.TaskGroup() as group:
+            running = group.create_task(controller.run(), name="fleet controller (leading)")
+            watching = group.create_task(elector.lost(), name="fleet leadership")
+            done, _ = await asyncio.wait([running, watching], return_when=asyncio.FIRST_COMPLETED)
+            if watching in done and not running.done():
+                # Another replica may lead already: stop writing to the clusters at once.
+                logger.error("leadership lost; stopping the controller")
+                fleet.lost_leadership = True
+                controller.stop()
+            watching.cancel()
+    except errors.FleetError as error:  # the elector stopped before this replica led
+        logger.info("not leading: %s", error)
+    finally:
+        fleet._ended.set()
 
 
 async def _first_fetch(source: GitSource) -> None:
