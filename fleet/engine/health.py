@@ -63,7 +63,7 @@ def assess(obj: Manifest | None) -> Assessment:
 
 def _deployment(obj: Manifest) -> Assessment:
     spec, status = _part(obj, "spec"), _part(obj, "status")
-    if (pending := _unobserved(obj)) is not None:
+    if (pending := _unobserved(obj, reported=True)) is not None:
         return pending
     progressing = _condition(status, "Progressing")
     if progressing.get("reason") == "ProgressDeadlineExceeded":
@@ -84,7 +84,7 @@ def _deployment(obj: Manifest) -> Assessment:
 
 def _stateful_set(obj: Manifest) -> Assessment:
     spec, status = _part(obj, "spec"), _part(obj, "status")
-    if (pending := _unobserved(obj)) is not None:
+    if (pending := _unobserved(obj, reported=True)) is not None:
         return pending
     strategy = _mapping(spec.get("updateStrategy"))
     if strategy.get("type") == "OnDelete":
@@ -105,9 +105,11 @@ def _stateful_set(obj: Manifest) -> Assessment:
 
 
 def _daemon_set(obj: Manifest) -> Assessment:
-    status = _part(obj, "status")
-    if (pending := _unobserved(obj)) is not None:
+    spec, status = _part(obj, "spec"), _part(obj, "status")
+    if (pending := _unobserved(obj, reported=True)) is not None:
         return pending
+    if _mapping(spec.get("updateStrategy")).get("type") == "OnDelete":
+        return HEALTHY  # as for a StatefulSet: pods change only when someone deletes them
     wanted = _int(status.get("desiredNumberScheduled"))
     updated = _int(status.get("updatedNumberScheduled"))
     available = _int(status.get("numberAvailable"))
@@ -198,9 +200,14 @@ def _int(value: Any, default: int = 0) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
-def _unobserved(obj: Manifest) -> Assessment | None:
+def _unobserved(obj: Manifest, *, reported: bool = False) -> Assessment | None:
+    """Progressing while the status is of an older generation. A ``reported`` status
+    always has its generation (workload controllers write it): until it has one, no
+    controller has looked, as `kubectl rollout status` also takes it."""
     generation = _int(_part(obj, "metadata").get("generation"))
     observed = _part(obj, "status").get("observedGeneration")
+    if reported and not isinstance(observed, int):
+        observed = 0
     if isinstance(observed, int) and observed < generation:
         return Assessment(Health.PROGRESSING, f"generation {generation} not observed yet")
     return None

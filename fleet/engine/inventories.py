@@ -132,6 +132,8 @@ def parse(obj: Manifest) -> Inventory | None:
         if not isinstance(data, dict) or not name.startswith(PREFIX):
             raise ValueError("not an inventory ConfigMap")
         rows = json.loads(data["objects"])
+        if not isinstance(rows, list) or not all(_is_row(row) for row in rows):
+            raise ValueError("objects are not [apiVersion, kind, namespace, name] rows")
         entries = frozenset(
             Entry(
                 ObjectKey(
@@ -148,6 +150,11 @@ def parse(obj: Manifest) -> Inventory | None:
         logger.warning("ConfigMap %s is not a readable fleet inventory; ignoring it", name)
         return None
     return Inventory(BundleName(name[len(PREFIX) :]), entries, str(data.get("digest") or ""))
+
+
+def _is_row(row: object) -> bool:
+    # Edited JSON can hold anything: a number where a version was would fail further on.
+    return isinstance(row, list) and len(row) == 4 and all(isinstance(part, str) for part in row)
 
 
 def changed(old: Inventory | None, new: Inventory) -> bool:

@@ -8,7 +8,8 @@ only the objects that differ. Two questions make up the answer:
    the server adds defaults (`imagePullPolicy`, a Service's `clusterIP`), controllers
    add status, other managers add their own fields, and none of that is a difference.
    Values are compared as the server would store them: a quantity by its number
-   (`cpu: 0.5` is `500m`), a list of named items by name rather than by position.
+   (`cpu: 0.5` is `500m`), a list of named items by name rather than by position
+   (unless `managedFields` show that the list is atomic, as RoleBinding subjects are).
 2. **Does fleet still own a field it no longer sets?** When a field is removed from
    Git, server-side apply removes it from the object -- but only if fleet applies. The
    object's `managedFields` say which fields fleet's last apply set; one that the
@@ -24,6 +25,7 @@ data must not leak through a drift report.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -57,8 +59,10 @@ MERGE_KEYS: tuple[tuple[str, ...], ...] = (
 )
 """Fields that identify an item of a list of maps, tried in this order: the merge keys
 of Kubernetes' associative lists (containers and env by ``name``, ports by number,
-volume mounts by path). A list whose items all have the first such field is compared
-item by item on it; any other list is compared by position, as an atomic list is."""
+volume mounts by path; ports also by protocol where the item states it). A list whose
+items all have the first such field is compared item by item on it; any other list, and
+any list that `managedFields` record as one field, is compared by position, as an atomic
+list is."""
 
 QUANTITY_PARENTS = frozenset(
     {"limits", "requests", "hard", "capacity", "default", "defaultRequest", "max", "min"}
@@ -83,7 +87,7 @@ def differences(desired: Manifest, live: Manifest, *, field_manager: str) -> tup
 def difference_paths(desired: Manifest, live: Manifest, field_manager: str) -> list[Path]:
     """`differences` as paths, for callers that look the paths up again."""
     wanted = _compared(desired)
-    found = list(_uncovered(wanted, _compared(live), ()))
+    found = list(_uncovered(wanted, _compared(live), (), _atomic_lists(live)))
     found.extend(
         path
         for path in owned_paths(live, field_manager)
@@ -182,6 +186,35 @@ def owned_paths(live: Manifest, field_manager: str) -> Iterator[Path]:
             yield from _leaves(entry["fieldsV1"], ())
 
 
+def _atomic_lists(live: Manifest) -> frozenset[int]:
+    """The lists of ``live`` that a manager owns whole, by identity.
+
+    managedFields record an atomic list as one field (``f:subjects: {}``) and the items
+    of a keyed list as fields of their own (``k:{"name":"web"}``), so they tell the two
+    apart where fleet's guess from merge keys cannot.
+    """
+    found: set[int] = set()
+    for entry in _entries(live):
+        if isinstance(entry.get("fieldsV1"), dict):
+            _whole_lists(entry["fieldsV1"], live, found)
+    return frozenset(found)
+
+
+def _whole_lists(fields: Mapping[str, Any], document: Any, found: set[int]) -> None:
+    # One walk of the fields and the object together; it stops at every leaf.
+    for key, node in fields.items():
+        if not node or not isinstance(node, dict):
+            if key.startswith("f:") and isinstance(document, dict):
+                value = document.get(key[2:])
+                if isinstance(value, list):
+                    found.add(id(value))
+            continue
+        step = _fields_step(key)
+        child = lookup(document, (step,)) if step is not None else None
+        if isinstance(child, dict | list):
+            _whole_lists(node, child, found)
+
+
 # -- covering -----------------------------------------------------------------------------
 
 _PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
@@ -212,19 +245,25 @@ def _written_as(path: Path) -> Path:
 
 
 def _ignored(path: Path) -> bool:
+    if path[:1] == ("metadata",):
+        # Owned metadata other than labels and annotations (finalizers, owner references)
+        # is not compared, as its values are not: only the server or others change it.
+        return len(path) < 2 or path[1] not in _METADATA_COMPARED
     return bool(path) and path[0] in _IGNORED_TOP
 
 
-def _uncovered(desired: Any, live: Any, path: Path) -> Iterator[Path]:
+def _uncovered(desired: Any, live: Any, path: Path, atomic: frozenset[int]) -> Iterator[Path]:
     if isinstance(desired, dict):
-        yield from _uncovered_map(desired, live, path)
+        yield from _uncovered_map(desired, live, path, atomic)
     elif isinstance(desired, list):
-        yield from _uncovered_list(desired, live, path)
+        yield from _uncovered_list(desired, live, path, atomic)
     elif not _same_scalar(desired, live, path):
         yield path
 
 
-def _uncovered_map(desired: dict[str, Any], live: Any, path: Path) -> Iterator[Path]:
+def _uncovered_map(
+    desired: dict[str, Any], live: Any, path: Path, atomic: frozenset[int]
+) -> Iterator[Path]:
     if not isinstance(live, dict):
         if desired or live is not None:
             yield path
@@ -235,28 +274,32 @@ def _uncovered_map(desired: dict[str, Any], live: Any, path: Path) -> Iterator[P
         if key not in live:
             yield (*path, key)
         else:
-            yield from _uncovered(value, live[key], (*path, key))
+            yield from _uncovered(value, live[key], (*path, key), atomic)
 
 
-def _uncovered_list(desired: list[Any], live: Any, path: Path) -> Iterator[Path]:
+def _uncovered_list(
+    desired: list[Any], live: Any, path: Path, atomic: frozenset[int]
+) -> Iterator[Path]:
     if not isinstance(live, list):
         yield path
         return
-    merge_key = _merge_key(desired)
+    # A list that is one field in managedFields is atomic, whatever names its items have
+    # (RoleBinding subjects): an item added or removed there is a difference.
+    merge_key = None if id(live) in atomic else _merge_key(desired)
     if merge_key is None:
         if len(desired) != len(live):
             yield path
             return
         for index, (want, have) in enumerate(zip(desired, live, strict=True)):
-            yield from _uncovered(want, have, (*path, index))
+            yield from _uncovered(want, have, (*path, index), atomic)
         return
     for item in desired:
-        step = Match(tuple((key, item[key]) for key in merge_key))
+        step = _match(item, merge_key)
         found = _find(live, step)
         if found is None:
             yield (*path, step)
         else:
-            yield from _uncovered(item, found, (*path, step))
+            yield from _uncovered(item, found, (*path, step), atomic)
 
 
 def _unset(value: Any) -> bool:
@@ -283,17 +326,30 @@ def _merge_key(items: Sequence[Any]) -> tuple[str, ...] | None:
     return None
 
 
+_NUMBERED = frozenset({("containerPort",), ("port",)})
+
+
+def _match(item: dict[str, Any], merge_key: tuple[str, ...]) -> Match:
+    fields = [(key, item[key]) for key in merge_key]
+    if merge_key in _NUMBERED and "protocol" in item:
+        # Ports of one number are two items for TCP and UDP (the API keys them by both).
+        fields.append(("protocol", item["protocol"]))
+    return Match(tuple(fields))
+
+
 def _find(items: list[Any], step: Match) -> Any:
+    # A key field the desired item leaves out matches any value: the server defaults
+    # some (a port's protocol) and records them in the key of managedFields. An item
+    # that has every key field wins, so that the TCP port does not stand for the UDP one.
+    partial = None
     for item in items:
-        # A key field the desired item leaves out matches any value: the server defaults
-        # some (a port's protocol) and records them in the key of managedFields.
-        if (
-            isinstance(item, dict)
-            and any(field in item for field, _ in step.fields)
-            and all(field not in item or _key_equal(item[field], v) for field, v in step.fields)
-        ):
-            return item
-    return None
+        if not isinstance(item, dict) or not any(field in item for field, _ in step.fields):
+            continue
+        if all(field not in item or _key_equal(item[field], v) for field, v in step.fields):
+            if all(field in item for field, _ in step.fields):
+                return item
+            partial = item if partial is None else partial
+    return partial
 
 
 def _key_equal(left: Any, right: Any) -> bool:
@@ -340,6 +396,7 @@ def _leaves(fields: Mapping[str, Any], path: Path) -> Iterator[Path]:
             yield (*path, step)
 
 
+@functools.lru_cache(maxsize=4096)
 def _fields_step(key: str) -> Step | None:
     """One FieldsV1 key as a path step: ``f:name``, ``k:{...}``, ``i:3``; values (``v:``)
     are items of a set, which fleet compares whole, so they stop at the list."""
@@ -363,7 +420,8 @@ def _has(desired: Any, path: Path) -> bool:
     document = desired
     for step in path:
         if isinstance(step, str):
-            if not isinstance(document, dict) or document.get(step) is None:
+            # A key set to null is set: the server owns it for fleet (and keeps owning it).
+            if not isinstance(document, dict) or step not in document:
                 return False
             document = document[step]
         elif isinstance(step, int):
