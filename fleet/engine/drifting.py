@@ -128,3 +128,7 @@ class Damper:
 
     def __len__(self) -> int:
         return len(self._streaks)
+
+    def __repr__(self) -> str:
+        spaced = sum(streak.count > 0 for streak in self._streaks.values())
+        return f"Damper({len(self._streaks)} objects seen drifting, {spaced} spaced out)"

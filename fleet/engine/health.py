@@ -168,7 +168,7 @@ def _generic(obj: Manifest) -> Assessment:
     if _condition(status, "Reconciling").get("status") == "True":
         return Assessment(Health.PROGRESSING, "reconciling")
     ready = _condition(status, "Ready")
-    if ready.get("status") == "False":
+    if ready.get("status") in ("False", "Unknown"):
         return Assessment(Health.PROGRESSING, f"not ready: {_reason(ready)}")
     return HEALTHY
 

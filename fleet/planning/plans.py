@@ -8,9 +8,10 @@ as a change set with the same actions (Flux's names: created, configured, unchan
 deleted, skipped).
 
 Pruning is the difference between the bundle's previous inventory and its new objects,
-restricted to live objects that carry fleet's labels *for this bundle*: whatever the
-inventory says, fleet never deletes an object it did not create, nor one that another
-bundle has taken over.
+restricted to live objects that fleet applied (its server-side apply entry is in their
+`managedFields`) and that carry fleet's labels *for this bundle*: whatever the inventory
+says, fleet never deletes an object it did not create, nor one that another bundle has
+taken over, nor one onto which someone copied fleet's labels.
 
 An observe-only bundle (``drift: observe``) is applied when its desired state changes
 (its digest differs from the one last applied) and left alone otherwise: a live object
@@ -88,6 +89,10 @@ class Plan:
 LiveLookup = Callable[[ObjectKey], Manifest | None]
 """The live object with a key (from the informer cache), or None."""
 
+Compare = Callable[[DesiredObject, Manifest], tuple[str, ...]]
+"""Where a live object differs from a desired one (`diffing.differences` by default; the
+engine passes one that remembers objects it already found in sync)."""
+
 
 def plan(
     bundle: DesiredBundle,
@@ -96,6 +101,7 @@ def plan(
     previous: Collection[ObjectKey],
     field_manager: str,
     applied_digest: str | None,
+    compare: Compare | None = None,
 ) -> Plan:
     """What syncing ``bundle`` needs, given the live objects and the previous inventory.
 
@@ -110,14 +116,19 @@ def plan(
         if current is None:
             action = Action.CREATED
         else:
-            fields = diffing.differences(desired.manifest, current, field_manager=field_manager)
+            if compare is not None:
+                fields = compare(desired, current)
+            else:
+                fields = diffing.differences(desired.manifest, current, field_manager=field_manager)
             action = Action.CONFIGURED if fields else Action.UNCHANGED
         if observing and action is not Action.UNCHANGED:
             action = Action.SKIPPED
         steps.append(Step(desired, action, fields))
-    return Plan(bundle=bundle.name, steps=tuple(steps), prune=prunable(
-        bundle.name, previous=previous, keep={d.key for d in bundle.objects}, live=live
-    ))  # fmt: skip
+    keep = {d.key for d in bundle.objects}
+    found = prunable(
+        bundle.name, previous=previous, keep=keep, live=live, field_manager=field_manager
+    )
+    return Plan(bundle=bundle.name, steps=tuple(steps), prune=found)
 
 
 def prunable(
@@ -126,6 +137,7 @@ def prunable(
     previous: Collection[ObjectKey],
     keep: Collection[ObjectKey],
     live: LiveLookup,
+    field_manager: str,
 ) -> tuple[ObjectKey, ...]:
     """Keys of ``previous`` not in ``keep`` whose live object is fleet's, of ``bundle``;
     in prune order (the reverse of apply order)."""
@@ -134,19 +146,34 @@ def prunable(
         for key in previous
         if key not in keep
         and (current := live(key)) is not None
-        and owned_by(current, bundle)
+        and owned_by(current, bundle, field_manager=field_manager)
         and not _deleting(current)
     ]
     return tuple(sorted(found, key=ordering.apply_order, reverse=True))
 
 
-def owned_by(manifest: Manifest, bundle: str) -> bool:
-    """Whether a live object carries fleet's managed-by label and ``bundle``'s label."""
+def owned_by(manifest: Manifest, bundle: str, *, field_manager: str) -> bool:
+    """Whether fleet applied a live object for ``bundle``: it carries fleet's managed-by
+    label and the bundle's, and ``field_manager`` has an Apply entry in its managedFields
+    (labels can be copied onto anything; only fleet's own apply writes that entry)."""
     metadata = manifest.get("metadata")
-    labels = metadata.get("labels") if isinstance(metadata, dict) else None
-    if not isinstance(labels, dict):
+    if not isinstance(metadata, dict):
         return False
-    return labels.get(MANAGED_BY[0]) == MANAGED_BY[1] and labels.get(BUNDLE_LABEL) == bundle
+    labels = metadata.get("labels")
+    entries = metadata.get("managedFields")
+    if not isinstance(labels, dict) or not isinstance(entries, list):
+        return False
+    applied = any(
+        isinstance(entry, dict)
+        and entry.get("manager") == field_manager
+        and entry.get("operation") == "Apply"
+        for entry in entries
+    )
+    return (
+        applied
+        and labels.get(MANAGED_BY[0]) == MANAGED_BY[1]
+        and labels.get(BUNDLE_LABEL) == bundle
+    )
 
 
 def _deleting(manifest: Manifest) -> bool:

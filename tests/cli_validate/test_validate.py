@@ -293,8 +293,7 @@ def test_a_pinned_target_inside_git_reads_its_commit(
     code, out, _ = run_fleet("validate", "--repo", repo, "--inventory", inventory)
     assert (code, out.splitlines()[0]) == (
         1,
-        "shop@0badc0de: cannot read the bundle: revision '0badc0de':"
-        " no such branch, tag or commit",
+        "shop@0badc0de: cannot read the bundle: revision '0badc0de': no such branch, tag or commit",
     )
 
 

@@ -149,6 +149,7 @@ async def test_the_first_drift_is_reverted_at_once_repeats_wait_longer(clock: Fa
         delays.append(damper.delay(CLUSTER, KEY))
         await clock.advance(delays[-1] + 5)  # drifts again 5 s after each revert
     assert delays == [0.0, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
+    assert repr(damper) == "Damper(1 objects seen drifting, 1 spaced out)"
 
 
 async def test_a_quiet_window_after_the_last_revert_starts_over(clock: FakeClock) -> None:

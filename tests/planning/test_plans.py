@@ -97,17 +97,31 @@ def test_a_step_shows_its_object_never_its_manifest() -> None:
     )
 
 
+OURS = {"app.kubernetes.io/managed-by": "fleet", "fleet.dev/bundle": "shop"}
+APPLIED = [{"manager": "fleet", "operation": "Apply"}]
+
+
 @pytest.mark.parametrize(
-    ("labels", "owned"),
+    ("labels", "entries", "owned"),
     [
-        ({"app.kubernetes.io/managed-by": "fleet", "fleet.dev/bundle": "shop"}, True),
-        ({"app.kubernetes.io/managed-by": "fleet", "fleet.dev/bundle": "other"}, False),
-        ({"app.kubernetes.io/managed-by": "helm", "fleet.dev/bundle": "shop"}, False),
-        ({"fleet.dev/bundle": "shop"}, False),
-        (None, False),
+        (OURS, APPLIED, True),
+        ({**OURS, "fleet.dev/bundle": "other"}, APPLIED, False),
+        ({**OURS, "app.kubernetes.io/managed-by": "helm"}, APPLIED, False),
+        ({"fleet.dev/bundle": "shop"}, APPLIED, False),
+        (None, APPLIED, False),
+        (OURS, None, False),
+        (OURS, [{"manager": "fleet", "operation": "Update"}], False),
+        (OURS, [{"manager": "kubectl", "operation": "Apply"}], False),
     ],
 )
-def test_owned_by(labels: dict[str, str] | None, owned: bool) -> None:
-    manifest: Manifest = {"metadata": {"labels": labels} if labels is not None else {}}
-    assert plans.owned_by(manifest, "shop") is owned
-    assert plans.owned_by({"metadata": None}, "shop") is False
+def test_owned_by(
+    labels: dict[str, str] | None, entries: list[dict[str, str]] | None, owned: bool
+) -> None:
+    metadata: dict[str, Any] = {}
+    if labels is not None:
+        metadata["labels"] = labels
+    if entries is not None:
+        metadata["managedFields"] = entries
+    manifest: Manifest = {"metadata": metadata}
+    assert plans.owned_by(manifest, "shop", field_manager="fleet") is owned
+    assert plans.owned_by({"metadata": None}, "shop", field_manager="fleet") is False
