@@ -133,9 +133,14 @@ async def running(settings: Settings, *, environ: Mapping[str, str]) -> AsyncIte
         readiness.register(
             "repository", lambda: None if source.head is not None else "no commit fetched yet"
         )
-        readiness.register("revision", controller.ready)
-        readiness.register("informers", lambda: _informers_synced(clusters))
         elector = await _elector(stack, settings, clock=clock, metrics=metrics)
+        # A standby is ready to take over, not to serve a revision: were it unready, a
+        # rolling update (new pod ready before the old one goes) could never finish.
+        readiness.register(
+            "revision",
+            lambda: controller.ready() if elector is None or elector.leading else None,
+        )
+        readiness.register("informers", lambda: _informers_synced(clusters))
         fleet = Fleet(
             settings=settings,
             controller=controller,
