@@ -7,7 +7,14 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from fleet.structs.history import DriftAction, DriftFilter, DriftOperation, DriftRecord
+from fleet.structs.history import (
+    DriftAction,
+    DriftFilter,
+    DriftOperation,
+    DriftRecord,
+    SyncResult,
+    SyncTrigger,
+)
 from fleet.structs.objects import ClusterName
 from tests.engine import apps, harness
 from tests.support.kubectl import Kubectl
@@ -85,9 +92,8 @@ async def test_an_observe_only_bundle_reports_drift_and_leaves_it(tmp_path: Path
         assert scaled.code == 0, scaled.err
         await run.until(lambda: bool(run.view(CLUSTER).drift))
         run.controller.board.request_sync(ClusterName(CLUSTER))
-        await run.until(
-            lambda: run.sample("fleet_syncs_total", result="succeeded", trigger="manual") == 1
-        )
+        await run.until(lambda: run.view(CLUSTER).trigger is SyncTrigger.MANUAL)
+        assert run.view(CLUSTER).result is SyncResult.SUCCEEDED, run.view(CLUSTER).error
 
         assert await replicas(kubectl) == 5
         [record] = await drift_of(run)

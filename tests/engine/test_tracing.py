@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fleet.structs.history import SyncFilter
+from fleet.structs.history import SyncFilter, SyncResult, SyncTrigger
 from fleet.structs.objects import ClusterName
 from tests.engine import apps, harness
 
@@ -66,8 +66,7 @@ async def test_a_normalised_value_causes_no_apply(tmp_path: Path) -> None:
         await run.converged()
         run.sim.reset_counters()
         run.controller.board.request_sync(ClusterName("sim-000"))
-        await run.until(
-            lambda: run.sample("fleet_syncs_total", result="succeeded", trigger="manual") == 1
-        )
+        await run.until(lambda: run.view("sim-000").trigger is SyncTrigger.MANUAL)
+        assert run.view("sim-000").result is SyncResult.SUCCEEDED, run.view("sim-000").error
         assert run.sim.counters("sim-000").writes == 0
         assert {b.counts.unchanged for b in run.view("sim-000").bundles} == {1, 3}
