@@ -37,6 +37,7 @@ from fleet.sources.registry import MirrorSet
 from fleet.store import memory
 from fleet.structs.clock import Clock, SystemClock
 from fleet.structs.fleetview import ClusterState, ClusterView
+from fleet.structs.history import HistoryStore
 from fleet.structs.objects import ClusterName, Revision
 from fleet.structs.settings import EngineSettings, GitSettings, HistorySettings, QueueSettings
 from tests.clients import support
@@ -59,7 +60,7 @@ class Run:
         origin: Path,
         controller: Controller,
         clusters: registry.ClusterRegistry,
-        history: memory.MemoryHistory,
+        history: HistoryStore,
         spans: InMemorySpanExporter,
         mirrors: MirrorSet,
         metrics: CollectorRegistry,
@@ -137,6 +138,7 @@ async def running(
     engine: EngineSettings | None = None,
     queue: QueueSettings | None = None,
     clock: Clock | None = None,
+    history: HistoryStore | None = None,
     **sim_settings: Any,
 ) -> AsyncIterator[Run]:
     """A simulator of ``clusters`` clusters, a repository holding ``files``, and a
@@ -147,7 +149,9 @@ async def running(
     """
     async with (
         simulator.running(clusters=clusters, **sim_settings) as sim,
-        controlling(sim, tmp_path, files=files, engine=engine, queue=queue, clock=clock) as run,
+        controlling(
+            sim, tmp_path, files=files, engine=engine, queue=queue, clock=clock, history=history
+        ) as run,
     ):
         yield run
 
@@ -161,8 +165,10 @@ async def controlling(
     engine: EngineSettings | None = None,
     queue: QueueSettings | None = None,
     clock: Clock | None = None,
+    history: HistoryStore | None = None,
 ) -> AsyncIterator[Run]:
-    """A new controller (with its own repository, mirror and history) for ``sim``."""
+    """A new controller (with its own repository, mirror and history) for ``sim``; the
+    history is in memory unless a started ``history`` store is given."""
     origin = tmp_path / "origin.git"
     publishing.publish_files(
         origin, files={k: _bytes(v) for k, v in files.items()}, message="initial"
@@ -174,7 +180,8 @@ async def controlling(
     provider.add_span_processor(SimpleSpanProcessor(spans))
     inventory = await sim.write_files(tmp_path / "sim")
     git = GitSettings(url=origin.as_uri(), state_dir=tmp_path / "state", poll_interval=3600)
-    history = memory.MemoryHistory(HistorySettings(), registry=metrics)
+    if history is None:
+        history = memory.MemoryHistory(HistorySettings(), registry=metrics)
     async with (
         # The mirrors' fetch spans go to the same exporter, so links can be checked.
         _patched(mirroring, "_tracer", provider.get_tracer("fleet")),
