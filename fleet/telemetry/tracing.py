@@ -44,6 +44,13 @@ def configure(environ: Mapping[str, str]) -> TracerProvider:
 
     Call once, at start-up, before any span is made that should be exported.
     """
+    provider = build(environ)
+    trace.set_tracer_provider(provider)
+    return provider
+
+
+def build(environ: Mapping[str, str]) -> TracerProvider:
+    """The tracer provider the environment asks for (not installed)."""
     name = environ.get("OTEL_SERVICE_NAME") or "fleet"
     provider = TracerProvider(resource=Resource.create({SERVICE_NAME: name}))
     endpoint = next((environ[var] for var in _ENDPOINTS if environ.get(var)), None)
@@ -58,7 +65,6 @@ def configure(environ: Mapping[str, str]) -> TracerProvider:
         # The exporter reads the endpoint, headers and timeout from the same variables.
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
         logger.info("exporting traces over OTLP as service %s", name)
-    trace.set_tracer_provider(provider)
     return provider
 
 
