@@ -198,13 +198,15 @@ def _show_writes(show: _Printer, fleet: running.Fleet, sim: serving.Simulator) -
 
 def _show_next(show: _Printer, fleet: running.Fleet, state: Path, token: str) -> None:
     kubeconfig = state / "sim" / "sim-002.kubeconfig"
+    # `make demo` runs .venv/bin/fleet, which is not on PATH: show the command as run.
+    command = sys.argv[0] if sys.argv[0].endswith("/fleet") else "fleet"
     show.line("\nfleet keeps running. Try, in another terminal:")
-    show.line(f"  fleet status --server {fleet.url}")
+    show.line(f"  {command} status --server {fleet.url}")
     show.line(
         f"  kubectl --kubeconfig {kubeconfig} -n podinfo scale deployment podinfo --replicas 7"
     )
-    show.line(f"  fleet status --server {fleet.url} --cluster sim-002   # the drift, reverted")
-    show.line(f"  FLEET_API_TOKEN={token} fleet sync sim-000 --server {fleet.url}")
+    show.line(f"  {command} status --server {fleet.url} --cluster sim-002   # the drift, reverted")
+    show.line(f"  FLEET_API_TOKEN={token} {command} sync sim-000 --server {fleet.url}")
     show.line("Ctrl-C stops it.")
 
 
