@@ -65,11 +65,16 @@ any list that `managedFields` record as one field, is compared by position, as a
 list is."""
 
 QUANTITY_PARENTS = frozenset(
-    {"limits", "requests", "hard", "capacity", "default", "defaultRequest", "max", "min"}
-)
+    {"limits", "requests", "hard", "capacity", "default", "defaultRequest", "max", "min",
+     "maxLimitRequestRatio", "overhead"}
+)  # fmt: skip
 """Map keys under which values are resource quantities (`resources.limits.cpu`,
 ResourceQuota `spec.hard`, LimitRange defaults). Only there are strings compared as
 quantities: elsewhere `1k` and `1000` are different strings (in a ConfigMap, say)."""
+
+QUANTITY_FIELDS = frozenset({"sizeLimit", "averageValue"})
+"""Keys whose own value is a quantity: an `emptyDir`'s `sizeLimit`, an autoscaler
+target's `averageValue`."""
 
 _IGNORED_TOP = frozenset({"apiVersion", "kind", "status"})
 _METADATA_COMPARED = ("labels", "annotations")
@@ -314,7 +319,9 @@ def _same_scalar(desired: Any, live: Any, path: Path) -> bool:
     if isinstance(desired, int | float) and isinstance(live, int | float):
         return desired == live
     parent = path[-2] if len(path) >= 2 else None
-    return parent in QUANTITY_PARENTS and quantities.equal(desired, live)
+    field = path[-1] if path else None
+    quantity = parent in QUANTITY_PARENTS or field in QUANTITY_FIELDS
+    return quantity and quantities.equal(desired, live)
 
 
 def _merge_key(items: Sequence[Any]) -> tuple[str, ...] | None:
@@ -369,10 +376,12 @@ def _entries(manifest: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     )
 
 
-def _entry_identity(entry: Mapping[str, Any]) -> tuple[str, str, str]:
+def _entry_identity(entry: Mapping[str, Any]) -> tuple[str, str, str, str]:
+    # The API server keeps one Update entry per manager and API version.
     return (
         str(entry.get("manager")),
         str(entry.get("operation")),
+        str(entry.get("apiVersion") or ""),
         str(entry.get("subresource") or ""),
     )
 
