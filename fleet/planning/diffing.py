@@ -25,6 +25,7 @@ data must not leak through a drift report.
 from __future__ import annotations
 
 import base64
+import enum
 import functools
 import json
 from collections.abc import Iterator, Mapping, Sequence
@@ -45,7 +46,17 @@ class Match:
         return ",".join(f"{key}={_scalar(value)}" for key, value in self.fields)
 
 
-Step = str | int | Match
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A path step into a set (a list of scalars several managers add to): the member."""
+
+    value: Any
+
+    def __str__(self) -> str:
+        return f"={_scalar(self.value)}"
+
+
+Step = str | int | Match | Member
 Path = tuple[Step, ...]
 
 MERGE_KEYS: tuple[tuple[str, ...], ...] = (
@@ -155,7 +166,7 @@ def format_path(path: Path) -> str:
     """``spec.containers[name=web].image``; keys with dots or brackets are quoted."""
     text = ""
     for step in path:
-        if isinstance(step, int | Match):
+        if isinstance(step, int | Match | Member):
             text += f"[{step}]"
         elif _PLAIN.issuperset(step) and step:
             text += f".{step}" if text else step
@@ -172,6 +183,9 @@ def lookup(document: Any, path: Path) -> Any:
         elif isinstance(step, int):
             ok = isinstance(document, list) and 0 <= step < len(document)
             document = document[step] if ok else None
+        elif isinstance(step, Member):
+            ok = isinstance(document, list) and step.value in document
+            document = step.value if ok else None
         else:
             document = _find(document, step) if isinstance(document, list) else None
         if document is None:
@@ -191,31 +205,40 @@ def owned_paths(live: Manifest, field_manager: str) -> Iterator[Path]:
             yield from _leaves(entry["fieldsV1"], ())
 
 
-def _atomic_lists(live: Manifest) -> frozenset[int]:
+class ListKind(enum.Enum):
+    """How managedFields record a list, which is how the server merges it."""
+
+    ATOMIC = "atomic"  # one field: replaced whole
+    SET = "set"  # members (``v:``): each manager adds its own
+
+
+def _atomic_lists(live: Manifest) -> Mapping[int, ListKind]:
     """The lists of ``live`` that a manager owns whole, by identity.
 
     managedFields record an atomic list as one field (``f:subjects: {}``) and the items
     of a keyed list as fields of their own (``k:{"name":"web"}``), so they tell the two
     apart where fleet's guess from merge keys cannot.
     """
-    found: set[int] = set()
+    found: dict[int, ListKind] = {}
     for entry in _entries(live):
         if isinstance(entry.get("fieldsV1"), dict):
             _whole_lists(entry["fieldsV1"], live, found)
-    return frozenset(found)
+    return found
 
 
-def _whole_lists(fields: Mapping[str, Any], document: Any, found: set[int]) -> None:
+def _whole_lists(fields: Mapping[str, Any], document: Any, found: dict[int, ListKind]) -> None:
     # One walk of the fields and the object together; it stops at every leaf.
     for key, node in fields.items():
         if not node or not isinstance(node, dict):
             if key.startswith("f:") and isinstance(document, dict):
                 value = document.get(key[2:])
                 if isinstance(value, list):
-                    found.add(id(value))
+                    found[id(value)] = ListKind.ATOMIC
             continue
         step = _fields_step(key)
         child = lookup(document, (step,)) if step is not None else None
+        if isinstance(child, list) and any(name.startswith("v:") for name in node):
+            found.setdefault(id(child), ListKind.SET)
         if isinstance(child, dict | list):
             _whole_lists(node, child, found)
 
@@ -257,7 +280,9 @@ def _ignored(path: Path) -> bool:
     return bool(path) and path[0] in _IGNORED_TOP
 
 
-def _uncovered(desired: Any, live: Any, path: Path, atomic: frozenset[int]) -> Iterator[Path]:
+def _uncovered(
+    desired: Any, live: Any, path: Path, atomic: Mapping[int, ListKind]
+) -> Iterator[Path]:
     if isinstance(desired, dict):
         yield from _uncovered_map(desired, live, path, atomic)
     elif isinstance(desired, list):
@@ -267,7 +292,7 @@ def _uncovered(desired: Any, live: Any, path: Path, atomic: frozenset[int]) -> I
 
 
 def _uncovered_map(
-    desired: dict[str, Any], live: Any, path: Path, atomic: frozenset[int]
+    desired: dict[str, Any], live: Any, path: Path, atomic: Mapping[int, ListKind]
 ) -> Iterator[Path]:
     if not isinstance(live, dict):
         if desired or live is not None:
@@ -283,14 +308,21 @@ def _uncovered_map(
 
 
 def _uncovered_list(
-    desired: list[Any], live: Any, path: Path, atomic: frozenset[int]
+    desired: list[Any], live: Any, path: Path, atomic: Mapping[int, ListKind]
 ) -> Iterator[Path]:
     if not isinstance(live, list):
         yield path
         return
+    kind = atomic.get(id(live))
+    if kind is ListKind.SET:
+        # Others may add members of their own (a Namespace's finalizers): fleet's must be in.
+        for member in desired:
+            if member not in live:
+                yield (*path, Member(member))
+        return
     # A list that is one field in managedFields is atomic, whatever names its items have
     # (RoleBinding subjects): an item added or removed there is a difference.
-    merge_key = None if id(live) in atomic else _merge_key(desired)
+    merge_key = None if kind is ListKind.ATOMIC else _merge_key(desired)
     if merge_key is None:
         if len(desired) != len(live):
             yield path
@@ -407,14 +439,16 @@ def _leaves(fields: Mapping[str, Any], path: Path) -> Iterator[Path]:
 
 @functools.lru_cache(maxsize=4096)
 def _fields_step(key: str) -> Step | None:
-    """One FieldsV1 key as a path step: ``f:name``, ``k:{...}``, ``i:3``; values (``v:``)
-    are items of a set, which fleet compares whole, so they stop at the list."""
+    """One FieldsV1 key as a path step: ``f:name``, ``k:{...}``, ``i:3``, ``v:"member"``."""
     prefix, _, rest = key.partition(":")
     try:
         if prefix == "f":
             return rest
         if prefix == "i":
             return int(rest)
+        if prefix == "v":
+            member = json.loads(rest)
+            return Member(member) if not isinstance(member, dict | list) else None
         if prefix == "k":
             decoded = json.loads(rest)
             if isinstance(decoded, dict):
@@ -437,6 +471,10 @@ def _has(desired: Any, path: Path) -> bool:
             if not isinstance(document, list) or not 0 <= step < len(document):
                 return False
             document = document[step]
+        elif isinstance(step, Member):
+            if not isinstance(document, list) or step.value not in document:
+                return False
+            document = step.value
         else:
             if not isinstance(document, list):
                 return False
