@@ -28,6 +28,9 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from fleet.engine.reports import BundleReport, BundleState
+from fleet.planning.desired import DesiredBundle
+from fleet.planning.plans import Action
 from fleet.planning.rendering import BUNDLE_LABEL, MANAGED_BY
 from fleet.structs.kube import ObjectCache
 from fleet.structs.objects import BundleName, GroupVersionKind, Manifest, ObjectKey
@@ -170,3 +173,26 @@ def kinds(inventories: Iterable[Inventory]) -> set[GroupVersionKind]:
 def entries_of(manifests: Mapping[ObjectKey, Manifest]) -> frozenset[Entry]:
     """Inventory entries for objects by key."""
     return frozenset(Entry(key, str(obj["apiVersion"])) for key, obj in manifests.items())
+
+
+def after_sync(bundle: DesiredBundle, report: BundleReport, old: Inventory | None) -> Inventory:
+    """The bundle's inventory once a sync has applied and pruned as ``report`` says.
+
+    A clean sync records exactly the desired objects and the bundle's digest. After a
+    failure the record keeps what it had (so a later sync still prunes it), adds what was
+    applied, drops what was pruned, and keeps the old digest: the bundle is not applied
+    completely yet.
+    """
+    clean = report.state is not BundleState.FAILED and not any(
+        entry.action is Action.FAILED for entry in report.pruned
+    )
+    entries = {} if clean or old is None else {entry.key: entry for entry in old.entries}
+    kept = {o.key for o in report.objects if o.action is not Action.FAILED}
+    for obj in bundle.objects:
+        if obj.key in kept:
+            entries[obj.key] = Entry(obj.key, str(obj.manifest["apiVersion"]))
+    for entry in report.pruned:
+        if entry.action is not Action.FAILED:
+            entries.pop(entry.key, None)
+    digest = bundle.digest if clean else (old.digest if old is not None else "")
+    return Inventory(bundle.name, frozenset(entries.values()), digest)

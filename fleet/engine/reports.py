@@ -14,7 +14,7 @@ the cluster is *degraded*, *progressing* (checked again soon) or *ready*.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -27,6 +27,7 @@ from fleet.structs import history
 from fleet.structs.fleetview import BundleView, ClusterState, ClusterView, ObjectView
 from fleet.structs.history import ObjectCounts, SyncResult, SyncTrigger
 from fleet.structs.objects import BundleName, ClusterName, ObjectKey, Revision
+from fleet.structs.problems import Problem
 
 
 class BundleState(StrEnum):
@@ -73,6 +74,32 @@ class BundleReport:
 
     def __repr__(self) -> str:
         return f"BundleReport({self.name}, {self.state}, {len(self.objects)} objects)"
+
+
+PROBLEMS_SHOWN = 5
+"""Problems of a blocked bundle quoted in its message (all are in `fleet validate`)."""
+
+
+def blocked(name: BundleName, revision: Revision, *, problems: Sequence[Problem]) -> BundleReport:
+    """A bundle left alone because of problems in the repository."""
+    shown = [str(problem) for problem in problems[:PROBLEMS_SHOWN]]
+    more = len(problems) - len(shown)
+    message = "; ".join(shown) + (f" (and {more} more)" if more > 0 else "")
+    return BundleReport(name=name, revision=revision, state=BundleState.BLOCKED, message=message)
+
+
+def waiting(
+    name: BundleName,
+    revision: Revision,
+    *,
+    unready: Sequence[BundleName],
+    states: Mapping[BundleName, BundleState],
+) -> BundleReport:
+    """A bundle left alone until the bundles it depends on are ready on the cluster."""
+    why = ", ".join(f"{d} ({states[d]})" if d in states else d for d in unready)
+    return BundleReport(
+        name=name, revision=revision, state=BundleState.WAITING, message=f"waiting for {why}"
+    )
 
 
 def judged(

@@ -25,7 +25,7 @@ Every step is a child span of ``fleet.sync``.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from opentelemetry import trace
@@ -51,9 +51,6 @@ from fleet.telemetry import tracing
 ESTABLISH_POLL = 0.05
 """Seconds between looks at the cache while waiting for definitions to become usable:
 the cache is in memory, so looking costs nothing but a wake-up."""
-
-PROBLEMS_SHOWN = 5
-"""Problems of a blocked bundle quoted in its message (all are in `fleet validate`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,16 +80,16 @@ class ClusterSync:
         """Objects last found in sync: key -> (their resourceVersion, the bundle's digest).
         A diff costs about a millisecond per object; an object whose version and desired
         state are both unchanged since then needs none, which is most of every resync."""
-        self._settings = settings
-        self._clock = clock
-        self._tracer = tracer
+        self.settings = settings
+        self.clock = clock
+        self.tracer = tracer
 
     def __repr__(self) -> str:
         return f"ClusterSync({self.client.name}, {self.live!r})"
 
     async def sync(self, target: SyncTarget, *, trigger: SyncTrigger) -> SyncReport:
         """Sync the cluster to ``target``; never raises for what the cluster does."""
-        started = self._clock.utcnow()
+        started = self.clock.utcnow()
         revision = target.loaded.revision
         links = [Link(target.fetch_span)] if target.fetch_span is not None else []
         attributes = {
@@ -101,7 +98,7 @@ class ClusterSync:
             "fleet.trigger": trigger.value,
             "fleet.bundles": len(target.desired.bundles),
         }
-        with self._tracer.start_as_current_span(
+        with self.tracer.start_as_current_span(
             "fleet.sync", links=links, attributes=attributes, record_exception=False
         ) as span:
             run = _Run(self, target)
@@ -115,7 +112,7 @@ class ClusterSync:
                 revision=revision,
                 trigger=trigger,
                 started_at=started,
-                finished_at=self._clock.utcnow(),
+                finished_at=self.clock.utcnow(),
                 bundles=run.bundle_reports(failed=error),
                 error=error,
                 trace_id=tracing.trace_id(span),
@@ -132,9 +129,9 @@ class _Run:
         self.owner = owner
         self.client = owner.client
         self.live = owner.live
-        self.settings = owner._settings
-        self.tracer = owner._tracer
-        self.clock = owner._clock
+        self.settings = owner.settings
+        self.tracer = owner.tracer
+        self.clock = owner.clock
         self.target = target
         self.desired = target.desired
         self.inventories: dict[BundleName, Inventory] = {}
@@ -380,7 +377,7 @@ class _Run:
             ):
                 continue
             old = self.inventories.get(bundle.name)
-            new = self._inventory_after(bundle, old)
+            new = inventories.after_sync(bundle, self.reports[bundle.name], old)
             if inventories.changed(old, new):
                 writes.append(new)
         done = [r for r in self.removed if r.state is BundleState.REMOVED]
@@ -423,47 +420,14 @@ class _Run:
             BundleState.READY, BundleState.PROGRESSING, BundleState.DEGRADED,
         )  # fmt: skip
 
-    def _inventory_after(self, bundle: DesiredBundle, old: Inventory | None) -> Inventory:
-        report = self.reports[bundle.name]
-        entries = dict(_by_key(old.entries) if old is not None else {})
-        clean = report.state is not BundleState.FAILED and not any(
-            o.action is Action.FAILED for o in report.pruned
-        )
-        if clean:
-            # Exactly the desired objects: what was pruned leaves the inventory.
-            entries = {}
-        kept = {o.key for o in report.objects if o.action is not Action.FAILED}
-        for obj in bundle.objects:
-            if obj.key in kept:
-                entries[obj.key] = inventories.Entry(obj.key, str(obj.manifest["apiVersion"]))
-        for entry in report.pruned:
-            if entry.action is not Action.FAILED:
-                entries.pop(entry.key, None)
-        digest = bundle.digest if clean else (old.digest if old is not None else "")
-        return Inventory(bundle.name, frozenset(entries.values()), digest)
-
     def _blocked(self, bundle: DesiredBundle) -> BundleReport:
-        shown = [str(problem) for problem in bundle.problems[:PROBLEMS_SHOWN]]
-        more = len(bundle.problems) - len(shown)
-        message = "; ".join(shown) + (f" (and {more} more)" if more > 0 else "")
-        return BundleReport(
-            name=bundle.name,
-            revision=self.target.loaded.revision_of(bundle.revision),
-            state=BundleState.BLOCKED,
-            message=message,
-        )
+        revision = self.target.loaded.revision_of(bundle.revision)
+        return reports.blocked(bundle.name, revision, problems=bundle.problems)
 
     def _waiting(self, bundle: DesiredBundle, unready: Iterable[BundleName]) -> BundleReport:
-        why = ", ".join(
-            f"{name} ({self.reports[name].state})" if name in self.reports else name
-            for name in unready
-        )
-        return BundleReport(
-            name=bundle.name,
-            revision=self.target.loaded.revision_of(bundle.revision),
-            state=BundleState.WAITING,
-            message=f"waiting for {why}",
-        )
+        revision = self.target.loaded.revision_of(bundle.revision)
+        states = {name: self.reports[name].state for name in unready if name in self.reports}
+        return reports.waiting(bundle.name, revision, unready=list(unready), states=states)
 
     def bundle_reports(self, *, failed: str | None) -> tuple[BundleReport, ...]:
         """Every bundle's report in `fleet.yaml` order, then the removed ones; a sync that
@@ -484,10 +448,6 @@ class _Run:
 
 def _namespace_key(namespace: str) -> ObjectKey:
     return ObjectKey(group="", kind="Namespace", namespace="", name=namespace)
-
-
-def _by_key(entries: Iterable[inventories.Entry]) -> Mapping[ObjectKey, inventories.Entry]:
-    return {entry.key: entry for entry in entries}
 
 
 def _with_pruned(report: BundleReport, pruned: list[ChangeSetEntry]) -> BundleReport:
