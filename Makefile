@@ -13,7 +13,7 @@ $(READY): pyproject.toml constraints.txt
 	touch $(READY)
 
 demo: $(READY)
-	$(BIN)/fleet sim --clusters 3 --out state/demo
+	$(BIN)/fleet demo
 
 # `make test` is the whole check, as CI runs it: style, types, layer contracts, tests.
 test: check

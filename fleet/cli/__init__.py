@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from types import ModuleType
 
 import fleet
-from fleet.cli import sim, status, sync
+from fleet.cli import demo, render, run, sim, status, sync, validate
 from fleet.structs import errors
 
-SUBCOMMANDS: tuple[ModuleType, ...] = (status, sync, sim)
+SUBCOMMANDS: tuple[ModuleType, ...] = (run, demo, status, sync, validate, render, sim)
 """Modules that each add one subcommand, in the order `--help` lists them."""
 
 

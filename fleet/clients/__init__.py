@@ -17,4 +17,5 @@ The engine sees its work through `fleet.structs.kube` (`ClusterSet`, `ClusterCli
 - `kubeclient`: `KubeClient`, one cluster's tasks under one TaskGroup.
 - `registry`: `ClusterRegistry`, clients started, replaced and stopped on reload.
 - `metering`: Prometheus metrics and the in-process counts benchmarks read.
+- `leasing`: leader election on a Lease in the management cluster (`LeaderElector`).
 """

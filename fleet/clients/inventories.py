@@ -124,6 +124,15 @@ def load(path: Path) -> Inventory:
     return _Reader(path, loader).inventory(root)
 
 
+def kubeconfig_access(path: Path, context: str | None) -> Access:
+    """The access through one context (or the current one) of one kubeconfig, with the
+    same checks as an inventory's entries; blocking I/O. `UserError` naming the file."""
+    try:
+        return _Kubeconfig.read(path).resolve(context)
+    except _UnusableError as error:
+        raise errors.UserError(error.message, where=str(path)) from None
+
+
 def _compose(path: Path) -> tuple[yaml.Node | None, yaml.SafeLoader]:
     try:
         text = path.read_text(encoding="utf-8")

@@ -21,7 +21,7 @@ import logging
 import random
 from collections.abc import Callable, Collection
 
-from fleet.clients import connecting, discovering, informing, throttling
+from fleet.clients import discovering, informing, requesting, throttling
 from fleet.clients.caching import Delivery, GroupKind, ObjectStore
 from fleet.clients.inventories import Access
 from fleet.clients.metering import ClientMetrics, ClusterMeter, Verb
@@ -73,12 +73,10 @@ class KubeClient:
         rng: random.Random,
     ) -> KubeClient:
         """Load the cluster's access and start its client; `ClusterError` if it cannot."""
-        endpoint = await connecting.connect(name, access, clock=clock)
-        meter = ClusterMeter(metrics, name)
-        session = ApiSession(
-            name, endpoint=endpoint, settings=settings, clock=clock, rng=rng, meter=meter
+        session = await requesting.open_session(
+            name, access, settings=settings, clock=clock, rng=rng, metrics=metrics
         )
-        client = cls(session, settings=settings, clock=clock, rng=rng, meter=meter)
+        client = cls(session, settings=settings, clock=clock, rng=rng, meter=session.meter)
         await client.start()
         return client
 

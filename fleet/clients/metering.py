@@ -29,6 +29,8 @@ class Verb(StrEnum):
     GET = "get"
     LIST = "list"
     WATCH = "watch"
+    CREATE = "create"
+    UPDATE = "update"
     APPLY = "apply"
     DELETE = "delete"
     DISCOVERY = "discovery"
@@ -45,14 +47,14 @@ class ClientMetrics:
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.requests = Counter(
-            "fleet_api_requests",
+            "fleet_kube_requests",
             "Requests to Kubernetes API servers, by cluster, verb and HTTP status code"
             f" ({ERROR_CODE!r} when no answer came).",
             ["cluster", "verb", "code"],
             registry=registry,
         )
         self.latency = Histogram(
-            "fleet_api_request_duration_seconds",
+            "fleet_kube_request_duration_seconds",
             "Time from sending a request to its answer (for watches: to the stream's start).",
             ["verb"],
             buckets=_LATENCY_BUCKETS,

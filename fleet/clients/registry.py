@@ -108,11 +108,13 @@ class ClusterRegistry:
 
     async def close(self) -> None:
         """Stop following the inventory and stop every cluster's client."""
-        if self._poller is not None:
-            self._poller.cancel()
-            await asyncio.wait([self._poller])
-            self._poller = None
+        # The follower is stopped only between reloads: one cancelled halfway would lose
+        # the clients it had opened and leave open those it was stopping.
         async with self._reloading:
+            if self._poller is not None:
+                self._poller.cancel()
+                await asyncio.wait([self._poller])
+                self._poller = None
             members, self._members = self._members, {}
             await asyncio.gather(*(member.client.close() for member in members.values()))
 

@@ -31,9 +31,10 @@ from typing import Any
 import aiohttp
 
 from fleet import __version__
-from fleet.clients import throttling
+from fleet.clients import connecting, throttling
 from fleet.clients.connecting import Endpoint
-from fleet.clients.metering import ClusterMeter, Verb
+from fleet.clients.inventories import Access
+from fleet.clients.metering import ClientMetrics, ClusterMeter, Verb
 from fleet.structs import errors
 from fleet.structs.clock import Clock
 from fleet.structs.kube import ConnectionPhase, ConnectionState
@@ -280,6 +281,22 @@ class ApiSession:
     def __repr__(self) -> str:
         state = "closed" if self._session.closed else self.connection.state.phase
         return f"ApiSession({self.cluster} at {self.endpoint.shown}, {state})"
+
+
+async def open_session(
+    name: ClusterName,
+    access: Access,
+    *,
+    settings: ClientSettings,
+    clock: Clock,
+    rng: random.Random,
+    metrics: ClientMetrics,
+) -> ApiSession:
+    """Load ``access`` and open a session to its cluster (the caller closes it);
+    `ClusterError` naming the cluster if the access cannot be used."""
+    endpoint = await connecting.connect(name, access, clock=clock)
+    meter = ClusterMeter(metrics, name)  # only now: a cluster that cannot connect has no series
+    return ApiSession(name, endpoint=endpoint, settings=settings, clock=clock, rng=rng, meter=meter)
 
 
 def api_error(

@@ -9,7 +9,9 @@ in one place, for every kind of key:
 - `errors.TerminalError`: retrying cannot help, so the failures are forgotten and the
   key is not requeued; it runs again only when something outside adds it (new input).
 - any other exception, or running past ``reconcile_timeout``: a failure; the key is
-  re-added through the rate limiter, so it backs off exponentially up to the cap.
+  re-added through the rate limiter, so it backs off exponentially up to the cap. A
+  `errors.FleetError` is an expected failure and is logged as one line; anything else
+  is a bug and is logged with its traceback.
 
 A worker survives whatever its reconcile raises: the error is logged with the key and
 the loop goes on, because one broken cluster must never stop the others. The queue
@@ -112,6 +114,18 @@ class Workers(Generic[K]):
         except errors.TerminalError as error:
             self._queue.forget(key)
             logger.error("reconcile of %s failed, not retrying until it changes: %s", key, error)
+            return
+        except errors.FleetError as error:
+            # Expected failures (a cluster down, an object refused) were reported by the
+            # reconcile; one line is enough, a traceback would only bury it.
+            delay = self._queue.add_rate_limited(key)
+            logger.warning(
+                "reconcile of %s failed (%d in a row); retrying in %.3g s: %s",
+                key,
+                self._queue.num_requeues(key),
+                delay,
+                error,
+            )
             return
         except Exception:
             delay = self._queue.add_rate_limited(key)

@@ -58,7 +58,9 @@ def parse_bundle(
     """
     where = Location(source.path, revision=source.revision)
     if isinstance(files, errors.UserError):
-        return ParsedBundle(source, (), (Problem(where, f"cannot read the bundle: {files}"),))
+        # The problem's place is the bundle already; say the error's own place only if other.
+        detail = files.message if files.where in (None, str(where)) else str(files)
+        return ParsedBundle(source, (), (Problem(where, f"cannot read the bundle: {detail}"),))
     manifests: list[ManifestTemplate] = []
     problems: list[Problem] = []
     for file in sorted(files, key=lambda file: file.path):

@@ -56,7 +56,22 @@ def render_fleet(
     ``files`` holds, for each of ``spec.sources()``, the files read from that directory
     at that revision, or the `UserError` that reading it raised.
     """
-    parsed = {source: manifests.parse_bundle(source, found) for source, found in files.items()}
+    return render_parsed(spec=spec, clusters=clusters, parsed=parse_sources(files))
+
+
+def parse_sources(
+    files: Mapping[BundleSource, Sequence[SourceFile] | errors.UserError],
+) -> dict[BundleSource, ParsedBundle]:
+    """Each bundle directory parsed (`manifests.parse_bundle`): the half of rendering that
+    does not depend on the cluster. Its problems are there even for a bundle that no
+    cluster gets, which is how `fleet validate` reports them."""
+    return {source: manifests.parse_bundle(source, found) for source, found in files.items()}
+
+
+def render_parsed(
+    *, spec: FleetSpec, clusters: Iterable[Cluster], parsed: Mapping[BundleSource, ParsedBundle]
+) -> FleetRender:
+    """`render_fleet`, from bundles already parsed (`parse_sources`)."""
     states = {
         cluster.name: render_cluster(spec=spec, cluster=cluster, parsed=parsed)
         for cluster in clusters
@@ -195,7 +210,9 @@ class _Work:
                 self.problem(patch.location, f"after the patch of {key}: {wrong}")
                 continue
             self.objects[index] = (patched, source)
-        if not matched:
+        # When the bundle's files have problems, the object may be in a file that did not
+        # parse: saying that the patch missed it would only repeat that problem.
+        if not matched and self.parsed is not None and not self.parsed.problems:
             message = f"the patch matches no object of the bundle: {patch.target}"
             self.problem(patch.location, message)
 

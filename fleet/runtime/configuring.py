@@ -48,6 +48,8 @@ SHORT_FLAGS: Mapping[str, str] = {
     "queue.workers": "--workers",
     "history.database_url": "--database-url",
     "api.listen": "--listen",
+    "clients.inventory": "--inventory",
+    "leader.enabled": "--leader-elect",
 }
 """Extra, shorter flags for the settings people set most (issue #7's names)."""
 
@@ -56,6 +58,7 @@ VARIABLES: Mapping[str, str] = {
     "history.database_url": "FLEET_DATABASE_URL",
     "git.http_username": "FLEET_GIT_USERNAME",
     "git.http_password": "FLEET_GIT_PASSWORD",
+    "clients.inventory": "FLEET_INVENTORY",
 }
 """Variables named otherwise than ``FLEET_<GROUP>_<FIELD>``: short names for common
 settings, and the Git credentials under the names `fleet.sources.remotes` reads too."""
@@ -141,12 +144,15 @@ def add_arguments(parser: argparse.ArgumentParser, *, into: type[Any]) -> None:
         text += f" [{option.variable}; default {shown}]"
         if option.secret:
             text += " Prefer the variable: flags show in `ps`."
+        # A switch given alone (`--leader-elect`) means true; `--leader-elect false` works too.
+        switch = {"nargs": "?", "const": "true"} if option.expects == "true or false" else {}
         sections[option.group].add_argument(
             *option.flags,
             dest=option.setting,
             default=None,
             metavar=_METAVARS.get(option.expects.removesuffix(" or nothing"), "VALUE"),
             help=text.replace("%", "%%"),
+            **switch,
         )
 
 

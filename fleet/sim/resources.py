@@ -41,6 +41,10 @@ class ResourceType:
     """Whether a delete answers with the object rather than a `Status` of success."""
     custom: bool = False
     """Defined by a CRD: list items keep kind/apiVersion, no server-side defaults."""
+    unconditional_update: bool = True
+    """Whether an update (PUT) may leave out metadata.resourceVersion; a Lease's may not
+    (its registry strategy's ``AllowUnconditionalUpdate`` is false), so that leader
+    election cannot overwrite another holder's Lease blindly."""
     list_kind: str = ""
     prefix: bytes = field(init=False, repr=False, compare=False)
 
@@ -81,6 +85,7 @@ def _builtin(
     returns_object: bool = False,
     version: str = "v1",
     categories: tuple[str, ...] = (),
+    unconditional_update: bool = True,
 ) -> ResourceType:
     subresources = {STATUS} if status else set()
     if scale:
@@ -97,6 +102,7 @@ def _builtin(
         subresources=frozenset(subresources),
         generation=generation,
         returns_deleted_object=returns_object,
+        unconditional_update=unconditional_update,
     )
 
 
@@ -112,6 +118,9 @@ BUILTIN: tuple[ResourceType, ...] = (
     _builtin("", "Service", "services", short=("svc",), status=True, returns_object=True,
              categories=_ALL),
     _builtin("", "ServiceAccount", "serviceaccounts", short=("sa",), returns_object=True),
+    _builtin("", "ResourceQuota", "resourcequotas", short=("quota",), status=True,
+             returns_object=True),
+    _builtin("", "LimitRange", "limitranges", short=("limits",)),
     _builtin("apps", "Deployment", "deployments", short=("deploy",), status=True, scale=True,
              generation=True, categories=_ALL),
     _builtin("apps", "StatefulSet", "statefulsets", short=("sts",), status=True, scale=True,
@@ -123,7 +132,7 @@ BUILTIN: tuple[ResourceType, ...] = (
     _builtin(RBAC, "RoleBinding", "rolebindings"),
     _builtin(RBAC, "ClusterRole", "clusterroles", namespaced=False),
     _builtin(RBAC, "ClusterRoleBinding", "clusterrolebindings", namespaced=False),
-    _builtin("coordination.k8s.io", "Lease", "leases"),
+    _builtin("coordination.k8s.io", "Lease", "leases", unconditional_update=False),
     _builtin(APIEXTENSIONS, "CustomResourceDefinition", "customresourcedefinitions",
              namespaced=False, short=("crd", "crds"), status=True, generation=True),
 )  # fmt: skip

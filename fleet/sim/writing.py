@@ -357,7 +357,15 @@ def replace(
         rtype, body, namespace=namespace, name=name, options=options, duplicates=duplicates
     )
     old = stored.load(rtype)
-    check_version(rtype, name, obj["metadata"].get("resourceVersion"), old)
+    given = obj["metadata"].get("resourceVersion")
+    if not given and not rtype.unconditional_update:
+        cause = statuses.Cause(
+            "FieldValueInvalid", "Invalid value: 0x0: must be specified for an update",
+            "metadata.resourceVersion",
+        )  # fmt: skip
+        # The apiserver names the resource here, not the kind: `leases.coordination.k8s.io`.
+        raise statuses.invalid(kind=rtype.plural, group=rtype.group, name=name, causes=[cause])
+    check_version(rtype, name, given, old)
     return update_admitted(
         cluster, rtype, stored, old, obj, options=options, warnings=warnings,
         subresource=subresource,

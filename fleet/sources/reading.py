@@ -18,6 +18,11 @@ any size. So a read:
   bytes against the limits of `GitSettings`, raising `SourceLimitError` at the first
   one passed -- an error for that bundle, never an out-of-memory for the process.
 
+The rules are written once: `normalize`, `follow_links`, `entry_path`, `refuse_link`
+and `ReadBudget` serve the reads of a working tree too
+(`fleet.sources.worktree`, for `fleet validate`), so that a check before a push refuses
+exactly what the controller will.
+
 A `RepositoryReader` is not thread-safe; its mirror calls it from one thread, off the
 event loop. Directory reads are cached by the directory's tree SHA: trees are immutable
 and content-addressed, so a bundle unchanged between two commits is read once.
@@ -25,6 +30,7 @@ and content-addressed, so a bundle unchanged between two commits is read once.
 
 from __future__ import annotations
 
+import enum
 import posixpath
 import re
 import stat
@@ -56,6 +62,7 @@ entries) once instead of 1,000 times."""
 
 _Object = TypeVar("_Object", bound=ShaFile)
 _Key = TypeVar("_Key")
+_Entry = TypeVar("_Entry")
 _Value = TypeVar("_Value")
 
 
@@ -188,7 +195,7 @@ class RepositoryReader:
             directory = root.id
             if wanted:
                 mode, directory = walk.entry(root, wanted)
-                _refuse_link(mode, wanted)
+                refuse_link(mode, wanted)
                 if not stat.S_ISDIR(mode):
                     raise errors.UnsupportedEntryError("is not a directory", where=wanted)
             cached = self._directories.get((directory, wanted))
@@ -253,8 +260,7 @@ class _Walk:
         self._root = root
         self._count = count
         self._sizes = sizing.ObjectSizes(self._store)
-        self._files = 0
-        self._bytes = 0
+        self._budget = ReadBudget(settings, root=root)
 
     def __enter__(self) -> _Walk:
         return self
@@ -262,21 +268,18 @@ class _Walk:
     def __exit__(self, *exc: object) -> None:
         self._sizes.close()
 
-    def load(
-        self, sha: ObjectID, kind: type[_Object], path: str, *, limit: int | None = None
-    ) -> _Object:
-        """The object, after checking its size against the read limit and (for a file,
-        not a tree: a big directory is bounded by the file count) the file limit."""
-        if limit is None:
-            limit = self._settings.max_file_bytes if kind is Blob else self._settings.max_read_bytes
+    def load(self, sha: ObjectID, kind: type[_Object], path: str, *, link: bool = False) -> _Object:
+        """The object, after checking its size (`ReadBudget.check`); ``link`` says that the
+        blob is a symlink's target rather than a file."""
+        what = Size.TREE if kind is Tree else Size.LINK if link else Size.FILE
         cached = self._trees.get(sha) if kind is Tree else None
         if isinstance(cached, kind):
-            self._check_size(cached.raw_length(), path, limit)
-            self._bytes += cached.raw_length()
+            self._budget.check(cached.raw_length(), path, what)
+            self._budget.take(cached.raw_length())
             return cached
         size = self._sizes.size(sha)
         if size is not None:
-            self._check_size(size, path, limit)
+            self._budget.check(size, path, what)
         try:
             found = self._store[sha]
         except KeyError:
@@ -287,25 +290,12 @@ class _Walk:
             raise errors.UnsupportedEntryError(f"is a {found.type_name.decode()}", where=path)
         raw = found.raw_length()
         if size is None:
-            self._check_size(raw, path, limit)
-        self._bytes += raw
+            self._budget.check(raw, path, what)
+        self._budget.take(raw)
         self._count(raw)
         if isinstance(found, Tree):
             self._trees.put(sha, found, raw)
         return found
-
-    def _check_size(self, size: int, path: str, limit: int) -> None:
-        if size > limit:
-            raise errors.SourceLimitError(
-                f"is {size} bytes", where=path, limit="max_file_bytes", value=limit
-            )
-        if self._bytes + size > self._settings.max_read_bytes:
-            raise errors.SourceLimitError(
-                "reading it would pass the bytes allowed for one read",
-                where=self._root or "/",
-                limit="max_read_bytes",
-                value=self._settings.max_read_bytes,
-            )
 
     def entry(self, root: Tree, path: str) -> tuple[int, ObjectID]:
         """Mode and SHA of the entry at ``path`` (a normalized path; ``""`` is the root);
@@ -322,7 +312,7 @@ class _Walk:
                 raise errors.PathNotFoundError("does not exist", where=walked) from None
             if index == len(parts) - 1:
                 return mode, sha
-            _refuse_link(mode, walked)
+            refuse_link(mode, walked)
             if not stat.S_ISDIR(mode):
                 raise errors.PathNotFoundError(f"is not a directory (reading {path})", where=walked)
             tree = self.load(sha, Tree, walked)
@@ -335,70 +325,156 @@ class _Walk:
             base, sha = pending.pop()
             tree = self.load(sha, Tree, base or "/")
             for entry in tree.iteritems():
-                path = _entry_path(base, entry.path)
+                path = entry_path(base, entry.path)
                 if stat.S_ISDIR(entry.mode):
                     pending.append((path, entry.sha))
                     continue
-                self._files += 1
-                if self._files > self._settings.max_files_per_read:
-                    raise errors.SourceLimitError(
-                        "has too many files",
-                        where=self._root or "/",
-                        limit="max_files_per_read",
-                        value=self._settings.max_files_per_read,
-                    )
+                self._budget.count_file()
                 yield path, entry.mode, entry.sha
 
     def file_data(self, root: Tree, path: str, mode: int, sha: ObjectID) -> bytes:
         """The content of the file at ``path``, following symlinks that stay inside the
         read's root directory."""
-        target = path
-        for _ in range(_MAX_SYMLINK_HOPS):
-            _refuse_link(mode, path, symlinks=False)
-            if stat.S_ISDIR(mode):
-                raise errors.UnsupportedEntryError(
-                    f"is a symlink to the directory {target or '/'}; fleet does not follow "
-                    "symlinks to directories",
-                    where=path,
-                )
-            if not stat.S_ISLNK(mode):
-                return self.load(sha, Blob, path).data
-            link = self.load(sha, Blob, target, limit=_MAX_SYMLINK_TARGET).data
-            target = self._symlink_target(path, target, link)
-            try:
-                mode, sha = self.entry(root, target)
-            except errors.PathNotFoundError:
-                raise errors.PathNotFoundError(
-                    f"is a symlink to {target}, which does not exist", where=path
-                ) from None
-        raise errors.UnsupportedEntryError("too many levels of symlinks", where=path)
+        _, (_, sha) = follow_links(
+            path,
+            (mode, sha),
+            root=self._root,
+            mode_of=lambda entry: entry[0],
+            link_of=self._link,
+            find=lambda target: self.entry(root, target),
+        )
+        return self.load(sha, Blob, path).data
 
-    def _symlink_target(self, path: str, link_path: str, link: bytes) -> str:
+    def _link(self, path: str, entry: tuple[int, ObjectID]) -> bytes:
+        return self.load(entry[1], Blob, path, link=True).data
+
+
+class Size(enum.Enum):
+    """What an object whose size `ReadBudget.check`s is: each has its own bound."""
+
+    FILE = "file"
+    LINK = "symlink target"
+    TREE = "tree"
+
+
+class ReadBudget:
+    """What one read has taken of the limits of `GitSettings`: files and bytes.
+
+    Shared by reads of a commit and of a working tree (`fleet.sources.worktree`), so that
+    both refuse the same reads with the same `SourceLimitError`.
+    """
+
+    def __init__(self, settings: GitSettings, *, root: str) -> None:
+        self._settings = settings
+        self._root = root
+        self._files = 0
+        self._bytes = 0
+
+    def check(self, size: int, path: str, what: Size) -> None:
+        """Refuse an object of ``size`` bytes at ``path`` before it is read: a file against
+        ``max_file_bytes``, a symlink's target against a fixed bound (no setting: a path
+        is short), and every object against what is left of ``max_read_bytes``. A tree
+        has no bound of its own (a big directory is bounded by the file count and the
+        read's bytes); the error names the limit that was passed."""
+        if what is Size.LINK and size > _MAX_SYMLINK_TARGET:
+            raise errors.UnsafePathError(
+                f"is a symlink whose target is over {_MAX_SYMLINK_TARGET} bytes", where=path
+            )
+        if what is Size.FILE and size > self._settings.max_file_bytes:
+            raise errors.SourceLimitError(
+                f"is {size} bytes",
+                where=path,
+                limit="max_file_bytes",
+                value=self._settings.max_file_bytes,
+            )
+        if self._bytes + size > self._settings.max_read_bytes:
+            raise errors.SourceLimitError(
+                "reading it would pass the bytes allowed for one read",
+                where=self._root or "/",
+                limit="max_read_bytes",
+                value=self._settings.max_read_bytes,
+            )
+
+    def take(self, size: int) -> None:
+        self._bytes += size
+
+    def count_file(self) -> None:
+        """One more file in the read; refused past ``max_files_per_read``."""
+        self._files += 1
+        if self._files > self._settings.max_files_per_read:
+            raise errors.SourceLimitError(
+                "has too many files",
+                where=self._root or "/",
+                limit="max_files_per_read",
+                value=self._settings.max_files_per_read,
+            )
+
+
+def follow_links(
+    path: str,
+    entry: _Entry,
+    *,
+    root: str,
+    mode_of: Callable[[_Entry], int],
+    link_of: Callable[[str, _Entry], bytes],
+    find: Callable[[str], _Entry],
+) -> tuple[str, _Entry]:
+    """The file that the entry at ``path`` stands for: itself, or the file its symlinks
+    lead to inside ``root`` (a path and its entry), up to a few hops.
+
+    ``mode_of`` gives an entry's mode, ``link_of`` a symlink's target as stored, and
+    ``find`` the entry at a path (`PathNotFoundError` if there is none); so a commit's
+    trees and a directory on disk are followed by the same rules.
+    """
+    target = path
+    for _ in range(_MAX_SYMLINK_HOPS):
+        mode = mode_of(entry)
+        refuse_link(mode, path, symlinks=False)
+        if stat.S_ISDIR(mode):
+            raise errors.UnsupportedEntryError(
+                f"is a symlink to the directory {target or '/'}; fleet does not follow "
+                "symlinks to directories",
+                where=path,
+            )
+        if not stat.S_ISLNK(mode):
+            return target, entry
+        target = _symlink_target(path, target, link_of(target, entry), root=root)
         try:
-            text = link.decode()
-        except UnicodeDecodeError:
-            raise errors.UnsafePathError("symlink target is not UTF-8", where=path) from None
-        if not text or "\x00" in text or "\\" in text or text.startswith("/"):
-            raise errors.UnsafePathError(
-                f"is a symlink to {text!r}: only relative targets inside the repository are "
-                "followed",
-                where=path,
-            )
-        target = posixpath.normpath(posixpath.join(posixpath.dirname(link_path), text))
-        target = "" if target == "." else target
-        if target == ".." or target.startswith("../"):
-            raise errors.UnsafePathError(
-                f"is a symlink to {text!r}, which points outside the repository", where=path
-            )
-        if self._root and target != self._root and not target.startswith(self._root + "/"):
-            raise errors.UnsafePathError(
-                f"is a symlink to {text!r}, which points outside the directory {self._root}",
-                where=path,
-            )
-        return target
+            entry = find(target)
+        except errors.PathNotFoundError:
+            raise errors.PathNotFoundError(
+                f"is a symlink to {target}, which does not exist", where=path
+            ) from None
+    raise errors.UnsupportedEntryError("too many levels of symlinks", where=path)
 
 
-def _refuse_link(mode: int, path: str, *, symlinks: bool = True) -> None:
+def _symlink_target(path: str, link_path: str, link: bytes, *, root: str) -> str:
+    """Where the symlink at ``link_path`` (reached from ``path``) points, as a normalized
+    path; refused unless it is relative and stays inside the directory ``root``."""
+    try:
+        text = link.decode()
+    except UnicodeDecodeError:
+        raise errors.UnsafePathError("symlink target is not UTF-8", where=path) from None
+    if not text or "\x00" in text or "\\" in text or text.startswith("/"):
+        raise errors.UnsafePathError(
+            f"is a symlink to {text!r}: only relative targets inside the repository are followed",
+            where=path,
+        )
+    target = posixpath.normpath(posixpath.join(posixpath.dirname(link_path), text))
+    target = "" if target == "." else target
+    if target == ".." or target.startswith("../"):
+        raise errors.UnsafePathError(
+            f"is a symlink to {text!r}, which points outside the repository", where=path
+        )
+    if root and target != root and not target.startswith(root + "/"):
+        raise errors.UnsafePathError(
+            f"is a symlink to {text!r}, which points outside the directory {root}",
+            where=path,
+        )
+    return target
+
+
+def refuse_link(mode: int, path: str, *, symlinks: bool = True) -> None:
     """Submodules are never read; symlinks are not followed where a directory is needed."""
     if S_ISGITLINK(mode):
         raise errors.UnsupportedEntryError(
@@ -410,7 +486,8 @@ def _refuse_link(mode: int, path: str, *, symlinks: bool = True) -> None:
         )
 
 
-def _entry_path(base: str, name: bytes) -> str:
+def entry_path(base: str, name: bytes) -> str:
+    """``base/name`` for a directory entry; refused unless ``name`` is a plain UTF-8 name."""
     where = f"{base}/{name!r}" if base else repr(name)
     try:
         text = name.decode()

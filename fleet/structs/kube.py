@@ -97,6 +97,10 @@ class ObjectCache(Protocol):
         """Every cached object labelled as belonging to ``bundle``."""
         ...
 
+    def by_kind(self, group: str, kind: str) -> Sequence[Manifest]:
+        """Every cached object of one kind, in key order."""
+        ...
+
     def has_synced(self) -> bool:
         """True once every informer started so far has listed its kind."""
         ...

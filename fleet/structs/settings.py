@@ -64,6 +64,53 @@ class QueueSettings:
         )
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class EngineSettings:
+    """How a cluster sync behaves: field manager, inventory, waits, resyncs (`settings.engine`)."""
+
+    field_manager: str = "fleet"
+    """The server-side apply field manager fleet writes as; drift is any change by another."""
+    inventory_namespace: str = "fleet-system"
+    """Namespace (created by fleet in every cluster) of the ConfigMaps that record which
+    objects each bundle applied, so that pruning survives a restart of fleet."""
+    apply_concurrency: int = 8
+    """Requests one cluster's sync has in flight at once (the cluster's rate limit still
+    applies); objects of one apply rank go together, ranks one after another."""
+    establish_timeout: float = 30.0
+    """Seconds a sync waits for the cluster definitions it applied (CRDs Established,
+    Namespaces Active) before applying what uses them; past it the bundle fails."""
+    health_interval: float = 2.0
+    """Seconds between checks of a cluster whose rollout is still progressing (events on
+    its objects also wake it at once)."""
+    resync_interval: float = 600.0
+    """Seconds between two syncs of a cluster when nothing happens; from the informer
+    cache, so a resync of an in-sync cluster makes no request. 0 turns it off."""
+    drift_shown: int = 20
+    """Drift records of a cluster that the status API keeps in memory (newest)."""
+
+    def __post_init__(self) -> None:
+        if not _DNS_LABEL.fullmatch(self.inventory_namespace):
+            raise errors.UserError(
+                f"must be a DNS label (lower-case letters, digits, '-'), not"
+                f" {self.inventory_namespace!r}",
+                where="engine.inventory_namespace",
+            )
+        if not self.field_manager or len(self.field_manager) > 128:
+            raise errors.UserError("must be 1 to 128 characters", where="engine.field_manager")
+        _require(
+            "engine",
+            self,
+            ("apply_concurrency", self.apply_concurrency >= 1, "at least 1"),
+            ("establish_timeout", self.establish_timeout > 0, "above 0"),
+            ("health_interval", self.health_interval > 0, "above 0"),
+            ("resync_interval", self.resync_interval >= 0, "0 or more"),
+            ("drift_shown", self.drift_shown >= 0, "0 or more"),
+        )
+
+
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+
+
 def _require(group: str, settings: object, *rules: tuple[str, bool, str]) -> None:
     """Raise a `UserError` naming ``group.field`` for the first rule a value breaks
     (NaN and infinity break every rule)."""
@@ -137,7 +184,7 @@ class GitSettings:
     max_fetch_bytes: int = 1 << 30
     """A fetch whose pack grows past this many bytes is abandoned (1 GiB)."""
     max_file_bytes: int = 4 << 20
-    """The largest file (or tree object) fleet reads from a repository (4 MiB)."""
+    """The largest file fleet reads from a repository (4 MiB)."""
     max_files_per_read: int = 5_000
     """The most files one directory read (one bundle) may return."""
     max_read_bytes: int = 64 << 20
@@ -445,6 +492,76 @@ class ClientSettings:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class LeaderSettings:
+    """Leader election on a Lease in the management cluster (`settings.leader`), so that
+    two replicas can run with one of them active.
+
+    The timings are client-go's, and so are their rules: a leader that cannot renew within
+    ``renew_deadline`` stops leading, while the others wait the longer ``lease_duration``
+    before they take over, so that the two never lead at once.
+    """
+
+    enabled: bool = False
+    """Run only while this process holds the Lease; off, the process always runs."""
+    lease_name: str = "fleet"
+    """The Lease's name. The Role in deploy/kubernetes/10-rbac.yaml grants this name only."""
+    namespace: str = "fleet-system"
+    """The Lease's namespace (in a pod, its own namespace)."""
+    identity: str = ""
+    """This process's name in the Lease's ``holderIdentity`` (in a pod, the pod's name);
+    empty means the host name and a random suffix, new at every start."""
+    lease_duration: int = 15
+    """Whole seconds the other replicas wait, after they last saw the Lease renewed,
+    before they take it over (the Lease's ``leaseDurationSeconds``)."""
+    renew_deadline: float = 10.0
+    """Seconds from the last successful renewal within which the leader must renew
+    again; past it, it stops leading."""
+    retry_period: float = 2.0
+    """Seconds between two renewals of the leader, and between two attempts to acquire
+    of the others (these stretched by up to 120 % at random)."""
+    kubeconfig: Path | None = None
+    """A kubeconfig for the management cluster; unset, the in-cluster service account."""
+    context: str | None = None
+    """The kubeconfig's context to use; unset, its current-context."""
+
+    def __post_init__(self) -> None:
+        if not _DNS_SUBDOMAIN.fullmatch(self.lease_name) or len(self.lease_name) > 253:
+            raise errors.UserError(
+                f"must be a DNS subdomain (lower-case letters, digits, '-' and '.'), not"
+                f" {self.lease_name!r}",
+                where="leader.lease_name",
+            )
+        if not _DNS_LABEL.fullmatch(self.namespace) or len(self.namespace) > 63:
+            raise errors.UserError(
+                f"must be a namespace name (at most 63 lower-case letters, digits and '-'),"
+                f" not {self.namespace!r}",
+                where="leader.namespace",
+            )
+        if self.context is not None and self.kubeconfig is None:
+            raise errors.UserError(
+                "needs leader.kubeconfig: the in-cluster service account has no contexts",
+                where="leader.context",
+            )
+        _require(
+            "leader",
+            self,
+            ("lease_duration", self.lease_duration >= 1, "at least 1"),
+            ("renew_deadline", 0 < self.renew_deadline < self.lease_duration,
+             "above 0 and below lease_duration"),
+            ("retry_period", 0 < self.retry_period * RETRY_JITTER < self.renew_deadline,
+             f"above 0 and below renew_deadline / {RETRY_JITTER:g}"),
+        )  # fmt: skip
+
+
+RETRY_JITTER = 1.2
+"""client-go's jitter factor for attempts to acquire: each waits the retry period and up
+to this much of it again, so a renewal deadline must leave room for one such wait."""
+
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Settings:
     """Everything fleet can be told, one group per concern (`settings.git.poll_interval`).
 
@@ -453,8 +570,10 @@ class Settings:
     """
 
     queue: QueueSettings = dataclasses.field(default_factory=QueueSettings)
+    engine: EngineSettings = dataclasses.field(default_factory=EngineSettings)
     git: GitSettings = dataclasses.field(default_factory=GitSettings)
     webhook: WebhookSettings = dataclasses.field(default_factory=WebhookSettings)
     history: HistorySettings = dataclasses.field(default_factory=HistorySettings)
     api: ApiSettings = dataclasses.field(default_factory=ApiSettings)
     clients: ClientSettings = dataclasses.field(default_factory=ClientSettings)
+    leader: LeaderSettings = dataclasses.field(default_factory=LeaderSettings)

@@ -1,8 +1,9 @@
-"""`POST /hooks/git`: signatures of GitHub, Gitea and GitLab, size limits, malformed
-bodies, disabled without a secret, and a push reaching a real mirror."""
+"""`POST /hooks/git`: signatures of GitHub, Gitea and GitLab, size and time limits,
+malformed bodies, disabled without a secret, and a push reaching only its real mirror."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -215,12 +216,37 @@ def test_repr_never_shows_the_secret() -> None:
     assert "disabled (no secret)" in repr(off)
 
 
-async def test_a_push_reaches_a_real_mirror_through_any_of_its_urls(
-    serve: Serve, tmp_path: Path
+def push_of(provider: str, url: str) -> dict[str, object]:
+    """What each provider sends for a push to the repository at ``url`` (an HTTP URL of
+    the test server), with its clone URL spelt in another case and its SSH URL."""
+    host = url.removeprefix("http://").split("/")[0].split(":")[0]
+    name = url.rsplit("/", 1)[1]
+    clone, ssh, web = (
+        url.replace(name, name.lower()),
+        f"git@{host}:{name}",
+        url.removesuffix(".git"),
+    )
+    if provider == "gitlab":
+        return {
+            "object_kind": "push",
+            "project": {"git_http_url": clone, "git_ssh_url": ssh, "web_url": web},
+        }
+    return {
+        "ref": "refs/heads/main",
+        "repository": {"clone_url": clone, "ssh_url": ssh, "html_url": web},
+    }
+
+
+@pytest.mark.parametrize("provider", ["github", "gitea", "gitlab"])
+async def test_a_signed_push_fetches_only_the_matching_real_mirror_at_once(
+    serve: Serve, tmp_path: Path, provider: str
 ) -> None:
-    origin = tmp_path / "Fleet.git"
-    publishing.publish_files(origin, files={"fleet.yaml": b"bundles: []\n"}, message="first")
-    server = GitHttpServer({"Fleet.git": origin}, username=USERNAME, password=PASSWORD)
+    pushed_to, untouched = tmp_path / "Fleet.git", tmp_path / "other.git"
+    for origin in (pushed_to, untouched):
+        publishing.publish_files(origin, files={"fleet.yaml": b"bundles: []\n"}, message="first")
+    server = GitHttpServer(
+        {"Fleet.git": pushed_to, "other.git": untouched}, username=USERNAME, password=PASSWORD
+    )
     clock = RecordingClock()
     environ = {"FLEET_GIT_USERNAME": USERNAME, "FLEET_GIT_PASSWORD": PASSWORD}
     try:
@@ -233,24 +259,42 @@ async def test_a_push_reaches_a_real_mirror_through_any_of_its_urls(
         ) as mirrors:
             url = server.url("Fleet.git")
             source = await mirrors.source(url, branch="main")
-            await clock.wait_for_sleeps(1)
+            other = await mirrors.source(server.url("other.git"), branch="main")
+            await clock.wait_for_sleeps(2)  # both first polls are done; the next is in 60 s
+            before = other.head
             client = await serve(mirrors)
-            pushed = publishing.publish_files(origin, files={"fleet.yaml": b"new"}, message="push")
-            port_free = url.replace("http://", "").split("/")[0].split(":")[0]
-            payload = {
-                "repository": {
-                    "clone_url": url.replace("Fleet.git", "fleet.git"),
-                    "ssh_url": f"git@{port_free}:Fleet.git",
-                    "html_url": url.removesuffix(".git"),
-                }
-            }
-            body = json.dumps(payload).encode()
+            pushed = publishing.publish_files(pushed_to, files={"a": b"new"}, message="push")
+            publishing.publish_files(untouched, files={"b": b"new"}, message="not announced")
+            body = json.dumps(push_of(provider, url)).encode()
             response = await client.post(
-                webhooks.PATH, data=body, headers=headers_for("gitea", body)
+                webhooks.PATH, data=body, headers=headers_for(provider, body)
             )
             assert (response.status, await response.json()) == (202, {"triggered": [url]})
-            await clock.wait_for_sleeps(2)
+            await clock.wait_for_sleeps(3)  # no time passed: the push, not the poll, fetched
             assert source.head == pushed
-            assert server.upload_packs == 2
+            assert other.head == before
+            assert server.advertised == {"Fleet.git": 2, "other.git": 1}
+            await other.fetch()  # were it woken too, this would be its third fetch, not its second
+            assert server.advertised == {"Fleet.git": 2, "other.git": 2}
     finally:
         server.close()
+
+
+async def test_a_body_that_does_not_arrive_in_time_is_408(
+    serve: Serve, trigger: RecordingTrigger, metrics_registry: CollectorRegistry
+) -> None:
+    client = await serve(trigger, read_timeout=0.05)
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    try:
+        writer.write(
+            b"POST /hooks/git HTTP/1.1\r\nHost: fleet\r\nX-GitHub-Event: push\r\n"
+            b"Content-Length: 100\r\n\r\n{"  # and then nothing: a sender that stalls
+        )
+        await writer.drain()
+        status = await reader.readline()
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    assert status.startswith(b"HTTP/1.1 408 ")
+    assert trigger.calls == []
+    assert requests(metrics_registry, "github", "timeout") == 1

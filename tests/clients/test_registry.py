@@ -5,8 +5,10 @@ leave nothing running behind them."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -71,7 +73,7 @@ async def test_bad_and_unreachable_clusters_are_reported_without_affecting_the_o
         state = {"cluster": "down", "state": "unreachable"}
         assert metrics.get_sample_value("fleet_cluster_connection_state", state) == 1.0
         lists = {"cluster": "sim-000", "verb": "list", "code": "200"}
-        assert metrics.get_sample_value("fleet_api_requests_total", lists) == 1.0
+        assert metrics.get_sample_value("fleet_kube_requests_total", lists) == 1.0
 
 
 async def test_an_unusable_inventory_stops_the_start(
@@ -153,6 +155,60 @@ async def test_changed_files_and_requests_reload_on_the_followers_clock(
         os.utime(inventory, ns=(1, 1))  # same mtime and size: only a request notices
         clusters.request_reload()
         await support.eventually(lambda: [c.name for c in clusters.clusters()] == ["sim-001"])
+
+
+async def test_closing_lets_a_reload_in_progress_finish_and_closes_what_it_opened(
+    sim: serving.Simulator, inventory: Path, metrics: CollectorRegistry
+) -> None:
+    # "slow" is sim-001 again, behind an exec plugin that answers when the test says so,
+    # which holds the reload in the middle: sim-001 opened, slow still connecting.
+    asked, answer = asyncio.Event(), asyncio.Event()
+    credential = {"apiVersion": "client.authentication.k8s.io/v1beta1", "kind": "ExecCredential",
+                  "status": {"token": sim.token("sim-001")}}  # fmt: skip
+
+    async def plugin_asks(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        asked.set()
+        await answer.wait()
+        writer.write(json.dumps(credential).encode())
+        writer.close()
+        await writer.wait_closed()
+
+    gate = await asyncio.start_server(plugin_asks, "127.0.0.1", 0)
+    port = gate.sockets[0].getsockname()[1]
+    script = "import socket; print(socket.create_connection(('127.0.0.1', %d)).makefile().read())"
+    document = yaml.safe_load((inventory.parent / "sim-001.kubeconfig").read_text())
+    document["users"][0]["user"] = {"exec": {
+        "apiVersion": "client.authentication.k8s.io/v1beta1", "interactiveMode": "Never",
+        "command": sys.executable, "args": ["-c", script % port],
+    }}  # fmt: skip
+    (inventory.parent / "slow.kubeconfig").write_text(yaml.safe_dump(document))
+    write_inventory(inventory, [entry("sim-000")])
+    seen: list[list[str]] = []
+    async with (
+        gate,
+        registry.ClusterRegistry(support.settings(inventory), registry=metrics) as clusters,
+    ):
+        clusters.subscribe(lambda found: seen.append([c.name for c in found]))
+        write_inventory(inventory, [entry("sim-000"), entry("sim-001"), entry("slow")])
+        clusters.request_reload()
+        ready = {"cluster": "sim-001", "state": "ready"}
+        await support.eventually(
+            lambda: (
+                asked.is_set()
+                and metrics.get_sample_value("fleet_cluster_connection_state", ready) == 1.0
+            )
+        )
+        assert clusters.client(ClusterName("sim-001")) is None  # the reload is not done
+
+        closing = asyncio.create_task(clusters.close())
+        await asyncio.sleep(0)  # close() has begun: it must wait for the reload, not cut it
+        answer.set()
+        await closing
+    assert seen == [["sim-000", "sim-001", "slow"]]
+    assert clusters.clusters() == []
+    for name in ("sim-000", "sim-001", "slow"):  # a closed client's series are removed
+        state = {"cluster": name, "state": "ready"}
+        assert metrics.get_sample_value("fleet_cluster_connection_state", state) is None
 
 
 async def test_starting_and_stopping_100_clusters_leaves_nothing_behind(tmp_path: Path) -> None:

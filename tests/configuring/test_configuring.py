@@ -201,3 +201,11 @@ class OddSample:
 def test_a_field_type_without_a_conversion_is_found_at_once() -> None:
     with pytest.raises(TypeError, match=r"odd\.ratio: no conversion from text"):
         configuring.options(OddSample)
+
+
+def test_a_switch_alone_means_true() -> None:
+    parser = argparse.ArgumentParser()
+    configuring.add_arguments(parser, into=Settings)
+    alone = configuring.load(parser.parse_args(["--leader-elect"]), {}, into=Settings)
+    off = configuring.load(parser.parse_args(["--leader-elect", "false"]), {}, into=Settings)
+    assert (alone.leader.enabled, off.leader.enabled) == (True, False)

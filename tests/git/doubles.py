@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import io
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -79,9 +80,16 @@ class RecordingClock(FakeClock):
 class GitHttpServer:
     """dulwich's smart-HTTP WSGI app on 127.0.0.1 behind HTTP basic auth, in a thread.
 
+    It counts what a fetch costs it: ``advertisements`` (ref listings, ``GET
+    info/refs``: one per fetch, even one that brings nothing) and ``upload_packs``
+    (``POST git-upload-pack``: one per fetch that wants objects), in all and per
+    repository name; ``authorizations`` holds the Authorization header of every request
+    (None when absent), so a test can see which credentials reached this server.
+
     Faults: ``down`` answers 503 to everything; ``truncate_at`` cuts upload-pack
     responses after that many bytes (a server dying mid-pack); ``corrupt_at`` flips the
-    byte at that offset of upload-pack responses.
+    byte at that offset of upload-pack responses; ``redirect_to`` (a base URL) answers
+    every request with a 301 to the same path there.
     """
 
     def __init__(self, repositories: Mapping[str, Path], *, username: str, password: str) -> None:
@@ -94,7 +102,12 @@ class GitHttpServer:
         self.down = False
         self.truncate_at: int | None = None
         self.corrupt_at: int | None = None
+        self.redirect_to: str | None = None
+        self.advertisements = 0
         self.upload_packs = 0
+        self.advertised: collections.Counter[str] = collections.Counter()
+        self.uploaded: collections.Counter[str] = collections.Counter()
+        self.authorizations: list[str | None] = []
         self.refused = 0
         self._server = make_server(
             "127.0.0.1",
@@ -111,9 +124,6 @@ class GitHttpServer:
     def __repr__(self) -> str:
         return f"GitHttpServer(port={self._server.server_port}, down={self.down})"
 
-    def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}/{name}"
-
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
@@ -121,10 +131,23 @@ class GitHttpServer:
         for repo in self._repos.values():
             repo.close()  # type: ignore[attr-defined]
 
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    def url(self, name: str) -> str:
+        return f"{self.base_url()}/{name}"
+
     def _app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        self.authorizations.append(environ.get("HTTP_AUTHORIZATION"))
         if self.down:
             start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
             return [b"down for maintenance\n"]
+        path = environ["PATH_INFO"]
+        if self.redirect_to is not None:
+            query = environ.get("QUERY_STRING", "")
+            location = self.redirect_to + path + (f"?{query}" if query else "")
+            start_response("301 Moved Permanently", [("Location", location)])
+            return [b""]
         if environ.get("HTTP_AUTHORIZATION") != self._expected:
             self.refused += 1
             start_response(
@@ -132,8 +155,13 @@ class GitHttpServer:
                 [("Content-Type", "text/plain"), ("WWW-Authenticate", 'Basic realm="git"')],
             )
             return [b"authentication required\n"]
-        if environ["PATH_INFO"].endswith("/git-upload-pack"):
+        name = path.strip("/").split("/", 1)[0]
+        if path.endswith("/info/refs"):
+            self.advertisements += 1
+            self.advertised[name] += 1
+        if path.endswith("/git-upload-pack"):
             self.upload_packs += 1
+            self.uploaded[name] += 1
             return self._git(environ, self._damaging(start_response))
         return self._git(environ, start_response)
 

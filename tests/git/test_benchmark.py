@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from benchmarks import git_mirror
@@ -12,6 +14,8 @@ def test_quick_mode_prints_every_phase(capsys: pytest.CaptureFixture[str]) -> No
     out = capsys.readouterr().out
     assert out.startswith("`python -m benchmarks git_mirror --quick`; ")
     assert "Git mirror, 20 bundles x 5 files (100 files), local remote" in out
+    assert "| phase | time | peak RSS | peak above start | |" in out
+    assert re.search(r"Peak above start: above the \d+ MiB resident just before the first", out)
     for phase in (
         "first fetch (cold)",
         "fetch after a one-file commit",

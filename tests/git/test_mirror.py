@@ -16,7 +16,7 @@ from dulwich.objects import Blob, Commit, ObjectID, ShaFile, Tree
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import CollectorRegistry
 
-from fleet.sources import fetching, mirroring, publishing, remotes
+from fleet.sources import fetching, mirroring, publishing, reading, remotes
 from fleet.sources.mirroring import FetchOutcome
 from fleet.structs import errors
 from fleet.structs.settings import GitSettings
@@ -29,10 +29,11 @@ def publish(origin: Path, **files: bytes) -> str:
     return publishing.publish_files(origin, files=dict(files), message="change")
 
 
+@pytest.mark.parametrize("spelling", ["path", "file-url"])
 async def test_first_fetch_brings_the_head_and_announces_it(
-    open_mirror: OpenMirror, origin: Path
+    open_mirror: OpenMirror, origin: Path, spelling: str
 ) -> None:
-    mirror = await open_mirror(str(origin))
+    mirror = await open_mirror(str(origin) if spelling == "path" else f"file://{origin}")
     source: GitSource = mirror.track("main")  # mypy checks that it is a GitSource
     before = source.state()
     assert (before.status, before.head) == (SourceStatus.PENDING, None)
@@ -148,14 +149,66 @@ async def test_branches_and_tags_are_mirrored_and_pruned(
 
 
 async def test_a_hundred_concurrent_fetches_make_one(
-    open_mirror: OpenMirror, origin: Path, metrics_registry: CollectorRegistry
+    open_mirror: OpenMirror,
+    origin: Path,
+    metrics_registry: CollectorRegistry,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    connected: list[str] = []
+    real_connect = remotes.connect
+
+    def counted(remote: remotes.Remote, **options: Any) -> Any:
+        connected.append(remote.url)  # in the transfer thread: one per talk to the remote
+        return real_connect(remote, **options)
+
+    monkeypatch.setattr(remotes, "connect", counted)
     mirror = await open_mirror(str(origin))
     mirror.track("main")
     results = await asyncio.gather(*(mirror.fetch() for _ in range(100)))
     assert {id(result) for result in results} == {id(results[0])}
+    assert connected == [str(origin)]
     assert fetches(metrics_registry, str(origin), "updated") == 1
     assert fetches(metrics_registry, str(origin), "unchanged") == 0
+
+
+@pytest.mark.parametrize("method", ["read_directory", "read_file", "commit_info", "resolve"])
+async def test_reads_run_off_the_event_loop(
+    open_mirror: OpenMirror, origin: Path, monkeypatch: pytest.MonkeyPatch, method: str
+) -> None:
+    mirror = await open_mirror(str(origin))
+    source = mirror.track("main")
+    await source.fetch()
+    revision = source.head
+    assert revision is not None
+    arguments = {
+        "read_directory": (revision, "apps"),
+        "read_file": (revision, "fleet.yaml"),
+        "commit_info": (revision,),
+        "resolve": ("main",),
+    }[method]
+    entered, gate = threading.Event(), threading.Event()
+    loop_thread = threading.current_thread()
+    threads: list[threading.Thread] = []
+    real = getattr(reading.RepositoryReader, method)
+
+    def held(self: reading.RepositoryReader, *args: Any) -> Any:
+        threads.append(threading.current_thread())
+        if threads[-1] is loop_thread:  # holding it here would hang the test, not fail it
+            entered.set()
+            raise AssertionError(f"{method} ran on the event loop")
+        entered.set()
+        gate.wait()  # a read of a huge tree, as far as the loop can tell
+        return real(self, *args)
+
+    monkeypatch.setattr(reading.RepositoryReader, method, held)
+    read = asyncio.ensure_future(getattr(source, method)(*arguments))
+    await asyncio.to_thread(entered.wait)
+    newer = publish(origin, fleet_yaml=b"meanwhile")
+    assert (await source.fetch()).head == newer  # the loop went on while the read was held
+    gate.set()
+    assert await read
+    [thread] = threads
+    assert thread.name.startswith("fleet-git-read")
 
 
 async def test_a_fetch_asked_for_during_a_transfer_gets_one_more_after_it(
@@ -342,6 +395,18 @@ def test_delay_is_the_jittered_interval_or_a_bounded_backoff(
     ]
     assert all(low <= delay <= high for delay in delays)
     assert max(delays) - min(delays) > (high - low) / 2  # jittered, not constant
+
+
+@pytest.mark.parametrize(
+    ("failures", "low", "high"), [(0, 9.5, 10.5), (1, 2.0, 2.0), (3, 8.0, 8.0), (4, 10.0, 10.0)]
+)
+def test_delay_follows_the_settings(failures: int, low: float, high: float) -> None:
+    settings = GitSettings(
+        poll_interval=10, poll_jitter=0.05, backoff_base=2, backoff_cap=10, backoff_jitter=0
+    )
+    rng = random.Random(failures)
+    delays = [mirroring.delay(failures=failures, settings=settings, rng=rng) for _ in range(50)]
+    assert all(low <= delay <= high for delay in delays)
 
 
 async def test_reprs(open_mirror: OpenMirror, origin: Path) -> None:

@@ -7,6 +7,7 @@ import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from fleet.sources import mirroring, publishing
 from fleet.structs import errors
 from fleet.structs.objects import Revision
 from fleet.structs.settings import GitSettings
-from fleet.structs.sources import SourceFile
+from fleet.structs.sources import CommitInfo, SourceFile
 from tests.git.conftest import OpenMirror
 
 LINK, GITLINK = 0o120000, 0o160000
@@ -160,6 +161,7 @@ async def test_directory_paths_that_are_refused(
         (b"evil.yaml", errors.UnsupportedEntryError, "too many levels of symlinks"),
         (b"missing.yaml", errors.PathNotFoundError, "apps/web/missing.yaml, which does not"),
         (b"\xff\xfe", errors.UnsafePathError, "not UTF-8"),
+        (b"a" * 5_000, errors.UnsafePathError, "a symlink whose target is over 4096 bytes"),
     ],
 )
 async def test_symlinks_that_are_never_followed(
@@ -232,6 +234,7 @@ async def test_hostile_tree_entries_are_refused(
         ({"max_file_bytes": 99}, "max_file_bytes=99", "big/a.yaml"),
         ({"max_files_per_read": 2}, "max_files_per_read=2", "big"),
         ({"max_read_bytes": 250}, "max_read_bytes=250", "big"),
+        ({"max_read_bytes": 60}, "max_read_bytes=60", "big"),  # the tree of big alone
     ],
 )
 async def test_limits(
@@ -327,16 +330,39 @@ async def test_resolve(open_mirror: OpenMirror, origin: Path) -> None:
 
 
 async def test_commit_info(open_mirror: OpenMirror, origin: Path) -> None:
-    revision = plant(origin, BUNDLES)
+    with Repo(str(origin)) as repo:
+        main = Ref(b"refs/heads/main")
+        parent = repo[repo.refs[main]]
+        assert isinstance(parent, Commit)
+        commit = Commit()
+        commit.tree, commit.parents = parent.tree, [parent.id]
+        commit.author = "Zoë Author <zoe@example.com>".encode()
+        commit.committer = b"CI Bot <ci@example.com>"
+        commit.author_time, commit.author_timezone = 1_800_000_000, 2 * 3600
+        commit.commit_time, commit.commit_timezone = 1_900_000_000, -5 * 3600
+        commit.message = b"Scale web to 5\n\nBecause of the launch.\n"
+        repo.object_store.add_object(commit)
+        repo.refs[main] = commit.id
+    revision = Revision(commit.id.decode())
     mirror = await mirrored(open_mirror, origin)
     info = await mirror.commit_info(revision)
-    assert info.revision == revision
-    assert info.author == "Mallory <m@example.com>"
-    assert info.committed_at.timestamp() == 1_900_000_000
-    assert info.committed_at.utcoffset() is not None
-    assert info.summary == "hostile tree"
+    assert info == CommitInfo(
+        revision=revision,
+        author="Zoë Author <zoe@example.com>",
+        authored_at=datetime(2027, 1, 15, 8, 0, tzinfo=UTC),
+        committer="CI Bot <ci@example.com>",
+        committed_at=datetime(2030, 3, 17, 17, 46, 40, tzinfo=UTC),
+        message="Scale web to 5\n\nBecause of the launch.\n",
+    )
+    assert (info.authored_at.timestamp(), info.committed_at.timestamp()) == (
+        1_800_000_000,
+        1_900_000_000,
+    )
+    assert info.summary == "Scale web to 5"
     with pytest.raises(errors.UnknownRevisionError, match="not a full commit SHA"):
         await mirror.commit_info(Revision(revision[:10]))
+    with pytest.raises(errors.UnknownRevisionError, match="not a commit"):
+        await mirror.commit_info(Revision(commit.tree.decode()))
 
 
 async def test_reader_repr(open_mirror: OpenMirror, origin: Path) -> None:

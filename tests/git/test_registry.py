@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from dulwich.repo import Repo
 from prometheus_client import CollectorRegistry
 
 from fleet.sources import publishing, registry
@@ -14,14 +15,20 @@ from fleet.structs.sources import SourceStatus
 from tests.git.doubles import PASSWORD, USERNAME, GitHttpServer, RecordingClock, fetches
 
 
-async def test_one_mirror_per_remote_however_it_is_spelt(
-    mirrors: registry.MirrorSet, origin: Path
+async def test_one_bare_mirror_per_remote_however_it_is_spelt(
+    mirrors: registry.MirrorSet, origin: Path, settings: GitSettings
 ) -> None:
     main = await mirrors.source(str(origin), branch="main")
     other = await mirrors.source(f"file://{origin}/", branch="other")
-    assert await mirrors.mirror(str(origin)) is await mirrors.mirror(f"file://{origin}")
+    mirror = await mirrors.mirror(str(origin))
+    assert mirror is await mirrors.mirror(f"file://{origin}")
     assert (main.branch, other.branch) == ("main", "other")
     assert repr(mirrors) == f"<MirrorSet ['file://{origin}'] in {origin.parent / 'state'}>"
+    [directory] = settings.state_dir.iterdir()
+    assert directory.name == mirror.remote.directory_name
+    with Repo(str(directory)) as repo:
+        assert repo.bare  # objects and refs only: nothing is ever checked out
+    assert not (directory / "fleet.yaml").exists()
 
 
 async def test_the_poll_loop_fetches_at_once_then_every_interval(

@@ -9,10 +9,11 @@ import pytest
 import yaml
 
 from fleet.planning import loading, rendering
-from fleet.planning.desired import FleetRender
-from fleet.planning.specs import BundleSource, FleetSpec
+from fleet.planning.desired import DesiredBundle, DesiredObject, FleetRender
+from fleet.planning.specs import BundleSource, Drift, FleetSpec
 from fleet.structs.clusters import Cluster
-from fleet.structs.objects import ClusterName
+from fleet.structs.objects import BundleName, ClusterName, Manifest, ObjectKey
+from fleet.structs.problems import Location
 from fleet.structs.sources import SourceFile
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures"
@@ -48,3 +49,17 @@ def cases(name: str) -> list[Any]:
     """The table of cases in ``fixtures/<name>.yaml``, as pytest parameters with ids."""
     table = yaml.safe_load((FIXTURES / f"{name}.yaml").read_text())
     return [pytest.param(case, id=case["case"]) for case in table]
+
+
+def bundle(
+    *manifests: Manifest, name: str = "shop", drift: Drift = Drift.CORRECT, digest: str = "sha256:2"
+) -> DesiredBundle:
+    """A rendered bundle of these manifests, as rendering hands it to the engine (one file
+    per object, ``<name>/<index>.yaml``), for tests of what comes after rendering."""
+    objects = tuple(
+        DesiredObject(ObjectKey.from_manifest(m), m, Location(f"{name}/{i}.yaml", line=1))
+        for i, m in enumerate(manifests)
+    )
+    return DesiredBundle(name=BundleName(name), target="all", namespace=name, drift=drift,
+                         depends_on=(), revision=None, objects=objects, problems=(),
+                         digest=digest)  # fmt: skip

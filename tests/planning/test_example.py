@@ -1,5 +1,6 @@
 """The example fleet in clusters/ loads, renders cleanly for every kind of cluster, and
-matches the published JSON Schema, as does every valid fixture."""
+matches the published JSON Schema, as does every valid fixture; the schema refuses what
+the loader refuses, wherever JSON Schema can tell."""
 
 from __future__ import annotations
 
@@ -108,3 +109,15 @@ def test_the_example_differs_per_environment_by_parameters_and_patches() -> None
     )
     monitoring = [state.bundle("monitoring") is not None for state in render.states.values()]
     assert monitoring == [False, True]
+
+
+@pytest.mark.parametrize("case", repos.cases("spec-errors"))
+def test_the_schema_refuses_each_wrong_fleet_it_can_tell(
+    schema: jsonschema.Draft202012Validator, case: dict[str, Any]
+) -> None:
+    if case.get("schema") == "not YAML":
+        with pytest.raises(yaml.YAMLError):
+            yaml.safe_load(case["fleet"])
+        return
+    refused = bool(list(schema.iter_errors(yaml.safe_load(case["fleet"]))))
+    assert refused is (case.get("schema") != "accepts")

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
-from fleet.structs.objects import ClusterName
+import pytest
+import yaml
+
+from fleet.planning import loading, policies
+from fleet.structs.objects import ClusterName, ObjectKey
 from tests.planning import repos
 
 POLICIES = repos.REPOS / "policies"
@@ -49,3 +53,44 @@ def test_a_bundle_selector_can_exempt_one_bundle() -> None:
     agent = state.bundles[1]
     assert not agent.blocked
     assert [str(desired.key) for desired in agent.objects] == ["DaemonSet.apps kube-system/agent"]
+
+
+@pytest.mark.parametrize("case", repos.cases("policy-rules"))
+def test_each_rule(case: dict[str, Any]) -> None:
+    document = {
+        "apiVersion": "fleet.dev/v1alpha1",
+        "kind": "Fleet",
+        "bundles": [{"name": "a", "path": "a", "targets": [{"name": "t", "clusterSelector": {}}]}],
+        "policies": [{"name": "p", **case["policy"]}],
+    }
+    (policy,) = loading.load(yaml.safe_dump(document).encode()).policies
+    manifest = case["object"]
+    key = ObjectKey.from_manifest(manifest)
+    assert policies.violations(policy, key, manifest) == case["violations"]
+
+
+def test_a_violation_blocks_only_its_bundle_on_its_cluster() -> None:
+    # On prod, `prod-only` governs both bundles; only `app` breaks it, and only there.
+    render = repos.render(
+        POLICIES, repos.cluster("dev", env="dev"), repos.cluster("prod", env="prod")
+    )
+    blocked = {
+        (state.cluster, bundle.name): bundle.blocked
+        for state in render.states.values()
+        for bundle in state.bundles
+    }
+    assert blocked == {
+        ("dev", "app"): True,
+        ("dev", "agent"): False,
+        ("prod", "app"): True,
+        ("prod", "agent"): False,
+    }
+    prod_rules = {
+        problem.message.rsplit("rule ", 1)[1]
+        for problem in render.states[ClusterName("prod")].problems
+    }
+    dev_rules = {
+        problem.message.rsplit("rule ", 1)[1]
+        for problem in render.states[ClusterName("dev")].problems
+    }
+    assert prod_rules - dev_rules == {"denyKinds)", "requireLabels)"}

@@ -1,5 +1,8 @@
 """No input can raise anything but a SpecError from loading, or anything at all from rendering.
 
+And what the loader accepts the JSON Schema accepts too, and every problem of a render
+says where: a file, and for a cluster's problem the bundle and target as well.
+
 Random bytes, random YAML, and random fleets that are nearly right (the shape of
 `fleet.yaml` with wrong values mixed in, so that checking and rendering are reached),
 with random manifests. Rendering must return a state for every cluster, whatever it got.
@@ -7,8 +10,11 @@ with random manifests. Rendering must return a state for every cluster, whatever
 
 from __future__ import annotations
 
+import json
+from importlib import resources
 from typing import Any
 
+import jsonschema
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -28,6 +34,10 @@ def _record(
     """A mapping with the ``required`` keys and any of the ``optional`` ones."""
     return st.fixed_dictionaries(required, optional=optional or {})
 
+
+SCHEMA = jsonschema.Draft202012Validator(
+    json.loads(resources.files("fleet.planning").joinpath("fleet.schema.json").read_text())
+)
 
 # No example database: the run leaves nothing behind in the working tree.
 SETTINGS = settings(
@@ -207,6 +217,7 @@ def test_random_fleets_load_and_render(
     spec = _load(yaml.safe_dump(fleet).encode())
     if spec is None:
         return
+    assert list(SCHEMA.iter_errors(fleet)) == [], "the loader accepts what the schema refuses"
     data = yaml.safe_dump_all(documents).encode()
     files = {source: [SourceFile(f"{source.path}/m.yaml", data)] for source in spec.sources()}
     render = rendering.render_fleet(spec=spec, clusters=clusters, files=files)
@@ -214,3 +225,8 @@ def test_random_fleets_load_and_render(
     for state in render.states.values():
         for bundle in state.bundles:
             assert bundle.blocked or bundle.objects
+    for problem in render.problems:
+        assert problem.location.file
+        if problem.cluster is not None:
+            assert problem.bundle is not None
+            assert problem.target is not None

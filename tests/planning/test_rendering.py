@@ -268,3 +268,37 @@ def test_render_cluster_reuses_bundles_parsed_once() -> None:
         whole.states[ClusterName(c.name)].digest for c in clusters
     ]
     assert len({state.bundles[0].digest for state in states}) == 1
+
+
+@pytest.mark.parametrize("case", repos.cases("owned-labels"))
+def test_fleet_labels_are_set_after_every_patch(case: dict[str, Any]) -> None:
+    target = {"name": "all", "clusterSelector": {}, "patches": case["patches"]}
+    bundle = {"name": "app", "path": "app", "namespace": "app", "targets": [target]}
+    document = {"apiVersion": "fleet.dev/v1alpha1", "kind": "Fleet", "bundles": [bundle]}
+    spec = loading.load(yaml.safe_dump(document).encode())
+    manifest = b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, labels: {team: a}}\n"
+    files = {BundleSource("app"): [SourceFile("app/c.yaml", manifest)]}
+    state = rendering.render_fleet(spec=spec, clusters=[repos.cluster("a")], files=files).states[
+        ClusterName("a")
+    ]
+    assert [str(problem) for problem in state.problems] == []
+    (desired,) = state.bundles[0].objects
+    assert desired.manifest["metadata"] == case["metadata"]
+
+
+def test_a_patch_is_not_said_to_miss_an_object_whose_file_is_broken() -> None:
+    spec, files = repos.load(BASIC)
+    source = BundleSource("apps/web")
+    files[source] = [
+        file if file.path != "apps/web/deployment.yaml" else SourceFile(file.path, b"kind: [")
+        for file in files[source]
+    ]
+    state = rendering.render_fleet(
+        spec=spec, clusters=[repos.cluster("p", env="prod", region="eu")], files=files
+    ).states[ClusterName("p")]
+    web = state.bundle("web")
+    assert web is not None
+    assert [str(problem) for problem in web.problems] == [
+        "apps/web/deployment.yaml:2:1: invalid YAML: did not find expected node content"
+        " (while parsing a flow node at line 2)"
+    ]

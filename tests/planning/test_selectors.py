@@ -1,13 +1,19 @@
-"""Label selectors match as Kubernetes' do; names and labels are checked as Kubernetes does."""
+"""Label selectors match as Kubernetes' do, from fleet.yaml to the target that renders;
+names and labels are checked as Kubernetes does."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fleet.planning import naming, selectors
+from fleet.planning import loading, naming, rendering, selectors
 from fleet.planning.specs import Operator, Requirement, Selector
+from fleet.structs.sources import SourceFile
+from tests.planning import repos
 
 IN, NOT_IN, EXISTS, ABSENT = Operator.IN, Operator.NOT_IN, Operator.EXISTS, Operator.DOES_NOT_EXIST
 
@@ -108,3 +114,27 @@ def test_in_and_not_in_split_the_clusters_that_have_the_label(
     absent = selectors.matches(Selector((Requirement(key, ABSENT),)), labels)
     assert exists != absent
     assert within != outside if exists else (not within and outside)
+
+
+CONFIG_MAP = b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: n}\n"
+
+
+@pytest.mark.parametrize("case", repos.cases("targets"))
+def test_targets_select_clusters_as_fleet_yaml_writes_them(case: dict[str, Any]) -> None:
+    document = {
+        "apiVersion": "fleet.dev/v1alpha1",
+        "kind": "Fleet",
+        "bundles": [{"name": "app", "path": "app", "targets": case["targets"]}],
+    }
+    spec = loading.load(yaml.safe_dump(document).encode())
+    clusters = [
+        repos.cluster(f"c{index}", **entry["labels"])
+        for index, entry in enumerate(case["clusters"])
+    ]
+    files = {source: [SourceFile("app/c.yaml", CONFIG_MAP)] for source in spec.sources()}
+    render = rendering.render_fleet(spec=spec, clusters=clusters, files=files)
+    chosen = [
+        bundle.target if (bundle := render.states[cluster.name].bundle("app")) else None
+        for cluster in clusters
+    ]
+    assert chosen == [entry["target"] for entry in case["clusters"]]

@@ -7,20 +7,14 @@ discovery and OpenAPI caches never leak from one test into another.
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import shutil
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from fleet.sim import serving
+from tests.support.kubectl import TIMEOUT, Kubectl, Result
 from tests.support.simulator import ApiSession
-
-KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
-TIMEOUT = 30
 
 MANIFESTS = """\
 apiVersion: v1
@@ -87,41 +81,6 @@ spec:
     spec:
       containers: [{name: web, image: nginx:1.28}]
 """
-
-
-@dataclass(frozen=True, slots=True)
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-
-class Kubectl:
-    """kubectl with its own HOME, cache directory and kubeconfig."""
-
-    def __init__(self, kubeconfig: Path, home: Path) -> None:
-        self.kubeconfig = kubeconfig
-        self.home = home
-        self.env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home)}
-
-    def argv(self, args: tuple[str, ...]) -> list[str]:
-        return [KUBECTL, "--kubeconfig", str(self.kubeconfig),
-                "--cache-dir", str(self.home / "cache"), *args]  # fmt: skip
-
-    async def __call__(self, *args: str, env: dict[str, str] | None = None) -> Result:
-        process = await asyncio.create_subprocess_exec(
-            *self.argv(args),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env={**self.env, **(env or {})},
-        )
-        async with asyncio.timeout(TIMEOUT):
-            out, err = await process.communicate()
-        assert process.returncode is not None
-        return Result(process.returncode, out.decode(), err.decode())
 
 
 @pytest.fixture

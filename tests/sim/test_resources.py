@@ -34,9 +34,9 @@ def test_catalogs_are_replaced_not_changed() -> None:
     assert resources.BUILTIN_CATALOG.resource("example.com", "v1", "widgets") is None
     assert with_widgets.resource("example.com", "v1", "widgets") == rows[0]
     assert with_widgets.groups()["example.com"] == ["v1"]
-    assert repr(with_widgets) == "Catalog(16 kinds, 1 CRDs)"
+    assert repr(with_widgets) == "Catalog(18 kinds, 1 CRDs)"
     without = with_widgets.with_crd("widgets.example.com", ())
-    assert repr(without) == "Catalog(15 kinds, 0 CRDs)"
+    assert repr(without) == "Catalog(17 kinds, 0 CRDs)"
 
 
 def test_a_crd_cannot_take_over_a_built_in_collection() -> None:

@@ -1,0 +1,1 @@
+"""Tracing set-up from the standard OpenTelemetry environment variables."""
