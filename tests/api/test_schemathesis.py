@@ -31,6 +31,7 @@ async def test_generated_requests_get_documented_answers_and_no_5xx(
         "--phases", "examples,coverage,fuzzing", "--header", f"Authorization: Bearer {TOKEN}",
         "--workers", "1", "--report-dir", str(tmp_path / "report"),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        cwd=tmp_path,  # its cache of crashes goes there, not into the checkout
         env={**os.environ, "SCHEMATHESIS_TELEMETRY": "false", "NO_COLOR": "1"},
     )  # fmt: skip
     async with asyncio.timeout(600):
