@@ -71,6 +71,9 @@ class Fleet:
     lost_leadership = False
     """Set when this replica led and lost the Lease: the process must exit (non-zero)."""
 
+    leading = False
+    """Set once this replica leads (without leader election: never, it just runs)."""
+
     async def ended(self) -> None:
         """Return when the controller has ended by itself (leadership lost)."""
         await self._ended.wait()
@@ -154,7 +157,10 @@ async def running(settings: Settings, *, environ: Mapping[str, str]) -> AsyncIte
             yield fleet
         finally:
             controller.stop()
-            await task
+            if elector is not None and not fleet.leading:
+                task.cancel()  # a standby stops waiting for the Lease; it has nothing to drain
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 async def _elector(
@@ -187,6 +193,7 @@ async def _lead(fleet: Fleet, elector: leasing.LeaderElector | None) -> None:
             return
         logger.info("waiting to lead (Lease %s)", fleet.settings.leader.lease_name)
         await elector.acquired()
+        fleet.leading = True
         async with asyncio.TaskGroup() as group:
             running = group.create_task(controller.run(), name="fleet controller (leading)")
             watching = group.create_task(elector.lost(), name="fleet leadership")

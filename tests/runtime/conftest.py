@@ -36,15 +36,31 @@ async def fleet(*args: str, cwd: Path | None = None, env: dict[str, str] | None 
     return Ended(process.returncode, out.decode(), err.decode())
 
 
+_STARTED: list[asyncio.subprocess.Process] = []
+
+
+@pytest.fixture(autouse=True)
+async def _no_process_left_behind() -> AsyncIterator[None]:
+    """Kill what a failed test left running (a passing test has waited for it)."""
+    yield
+    while _STARTED:
+        process = _STARTED.pop()
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
 async def start(
     *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> asyncio.subprocess.Process:
     """Start the `fleet` command (the caller waits for it, or signals it)."""
-    return await asyncio.create_subprocess_exec(
+    process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "fleet", *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         cwd=cwd, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )  # fmt: skip
+    _STARTED.append(process)
+    return process
 
 
 @pytest.fixture

@@ -54,6 +54,16 @@ async def test_one_replica_leads_and_the_other_takes_over(
     await wait_for(second, b"waiting to lead", second_lines)
     assert await holder(sim) == "first"
 
+    # A third replica, a standby too, stops at once when told to: it has nothing to drain.
+    third = await start(*replica("third"))
+    third_lines: list[bytes] = []
+    await wait_for(third, b"waiting to lead", third_lines)
+    third.send_signal(signal.SIGTERM)
+    async with asyncio.timeout(30):
+        await third.wait()
+    assert third.returncode == 0
+    assert await holder(sim) == "first"
+
     first.send_signal(signal.SIGTERM)
     async with asyncio.timeout(60):
         await first.wait()
