@@ -35,12 +35,10 @@ async def apply_steps(
     field_manager: str,
     concurrency: int,
 ) -> list[ChangeSetEntry]:
-    """Apply ``steps`` in apply order; one entry per step, in the order applied."""
+    """Apply ``steps`` in apply order; one entry per step, rank by rank."""
     limit = asyncio.Semaphore(concurrency)
 
     async def apply_one(step: Step) -> ChangeSetEntry:
-        if not step.needs_apply:
-            return ChangeSetEntry(step.key, step.action)
         async with limit:
             try:
                 stored = await client.apply(
@@ -54,5 +52,10 @@ async def apply_steps(
 
     entries: list[ChangeSetEntry] = []
     for rank in ordering.ranks(steps, key_of=lambda step: step.key):
-        entries.extend(await asyncio.gather(*(apply_one(step) for step in rank)))
+        # Most steps of a sync need no request: they get no task either (a task costs
+        # more than the step's entry, and a commit leaves most objects as they were).
+        entries.extend(ChangeSetEntry(s.key, s.action) for s in rank if not s.needs_apply)
+        needed = [step for step in rank if step.needs_apply]
+        if needed:
+            entries.extend(await asyncio.gather(*(apply_one(step) for step in needed)))
     return entries

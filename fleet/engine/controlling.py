@@ -97,6 +97,8 @@ class _Member:
     report: SyncReport | None = None
     trigger: SyncTrigger | None = None
     failures: int = 0
+    running: SyncTrigger | None = None
+    """The trigger of the sync under way, if one is."""
 
 
 class Controller:
@@ -324,7 +326,13 @@ class Controller:
             if record is not None:
                 self._drifted(record)
                 return
-        if member.report is not None and not member.report.settled:
+        if member.running is not None:
+            # A sync is under way and may be starting a rollout: a desired object's event
+            # may be the status that says it is done, so the queue runs the cluster once
+            # more after it (from the cache) rather than only after `health_interval`.
+            if found is not None:
+                self.enqueue(event.cluster, member.trigger or member.running)
+        elif member.report is not None and not member.report.settled:
             # A rollout is under way: this may be the status that says it is done.
             self.enqueue(event.cluster, member.trigger or member.report.trigger)
 
@@ -357,7 +365,11 @@ class Controller:
         member.trigger = None
         desired = member.desired
         target = SyncTarget(desired=desired, loaded=member.loaded, fetch_span=member.fetch_span)
-        report = await member.sync.sync(target, trigger=trigger)
+        member.running = trigger
+        try:
+            report = await member.sync.sync(target, trigger=trigger)
+        finally:
+            member.running = None
         member.synced_digest = desired.digest
         self._reported(member, report)
         if report.result in (SyncResult.FAILED, SyncResult.PARTIAL):

@@ -10,7 +10,8 @@ memory-only mode would be lost as well.
 
 The ConfigMap carries fleet's managed-by label, so the informers cache it like any other
 managed object and reading an inventory costs no request; it is written only when the
-set of objects or the bundle's digest changed, so an idle fleet never writes it. It
+set of objects changed (or, for an observe-only bundle, its digest), so an idle fleet
+never writes it and a commit that only changes values does not either. It
 lists each object's API version as well as its key, so that after a restart fleet
 knows which kinds to watch to find objects that are no longer in Git. It also records
 the digest of the bundle as last applied completely, which tells whether an observe-only
@@ -32,6 +33,7 @@ from fleet.engine.reports import BundleReport, BundleState
 from fleet.planning.desired import DesiredBundle
 from fleet.planning.plans import Action
 from fleet.planning.rendering import BUNDLE_LABEL, MANAGED_BY
+from fleet.planning.specs import Drift
 from fleet.structs.kube import ObjectCache
 from fleet.structs.objects import BundleName, GroupVersionKind, Manifest, ObjectKey
 
@@ -160,9 +162,16 @@ def _is_row(row: object) -> bool:
     return isinstance(row, list) and len(row) == 4 and all(isinstance(part, str) for part in row)
 
 
-def changed(old: Inventory | None, new: Inventory) -> bool:
-    """Whether ``new`` must be written (the cluster holds ``old``)."""
-    return old is None or old.entries != new.entries or old.digest != new.digest
+def changed(old: Inventory | None, new: Inventory, *, drift: Drift) -> bool:
+    """Whether ``new`` must be written (the cluster holds ``old``).
+
+    The digest matters only to an observe-only bundle, so a bundle that corrects drift
+    is rewritten only when its set of objects changes: a commit that changes values
+    costs one write per changed object and none here.
+    """
+    if old is None or old.entries != new.entries:
+        return True
+    return drift is Drift.OBSERVE and old.digest != new.digest
 
 
 def kinds(inventories: Iterable[Inventory]) -> set[GroupVersionKind]:

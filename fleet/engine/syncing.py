@@ -24,7 +24,6 @@ Every step is a child span of ``fleet.sync``.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -76,10 +75,12 @@ class ClusterSync:
     ) -> None:
         self.client = client
         self.live = LiveView(client.cache, clock=clock)
-        self.verified: dict[ObjectKey, tuple[str, str]] = {}
-        """Objects last found in sync: key -> (their resourceVersion, the bundle's digest).
+        self.verified: dict[ObjectKey, tuple[str, Manifest]] = {}
+        """Objects last found in sync: key -> (their resourceVersion, the desired manifest).
         A diff costs about a millisecond per object; an object whose version and desired
-        state are both unchanged since then needs none, which is most of every resync."""
+        manifest are both unchanged since then needs none -- most of every resync, and
+        of a commit every object it did not change (comparing two manifests for equality
+        costs microseconds)."""
         self.settings = settings
         self.clock = clock
         self.tracer = tracer
@@ -214,16 +215,19 @@ class _Run:
                 previous=self._previous(bundle.name),
                 field_manager=self.settings.field_manager,
                 applied_digest=inventory.digest if inventory is not None else None,
-                compare=functools.partial(self._compare, bundle.digest),
+                compare=self._compare,
             )
         desired = {obj.key for bundle in self.desired.bundles for obj in bundle.objects}
         for key in [key for key in self.owner.verified if key not in desired]:
             del self.owner.verified[key]
 
-    def _compare(self, digest: str, desired: DesiredObject, live: Manifest) -> tuple[str, ...]:
+    def _compare(self, desired: DesiredObject, live: Manifest) -> tuple[str, ...]:
         version = str((live.get("metadata") or {}).get("resourceVersion") or "")
         verified = self.owner.verified
-        if version and verified.get(desired.key) == (version, digest):
+        memo = verified.get(desired.key)
+        if version and memo is not None and memo[0] == version and memo[1] == desired.manifest:
+            # Keep the current revision's manifest, so the old one can be freed.
+            verified[desired.key] = (version, desired.manifest)
             return ()
         fields = diffing.differences(
             desired.manifest, live, field_manager=self.settings.field_manager
@@ -231,7 +235,7 @@ class _Run:
         if fields:
             verified.pop(desired.key, None)
         elif version:
-            verified[desired.key] = (version, digest)
+            verified[desired.key] = (version, desired.manifest)
         return fields
 
     async def _apply_in_waves(self) -> None:
@@ -287,6 +291,7 @@ class _Run:
             for entry in entries:
                 self.entries[owners[entry.key]].append(entry)
         with self.tracer.start_as_current_span("fleet.health") as span:
+            states: dict[str, int] = {}
             for bundle in bundles:
                 entries = self.entries[bundle.name]
                 report = reports.judged(
@@ -296,7 +301,11 @@ class _Run:
                     healths={e.key: health.assess(self.live.get(e.key)) for e in entries},
                 )
                 self.reports[bundle.name] = report
-                span.set_attribute(f"fleet.bundle.{bundle.name}", report.state.value)
+                states[report.state.value] = states.get(report.state.value, 0) + 1
+            # Counts, not an attribute per bundle: a span keeps 128 attributes, and a
+            # cluster may have a thousand bundles.
+            for state, count in states.items():
+                span.set_attribute(f"fleet.bundles.{state}", count)
 
     async def _establish(self, entries: list[ChangeSetEntry]) -> list[ChangeSetEntry]:
         """Wait until the definitions just applied are usable; those that are not in time
@@ -378,7 +387,7 @@ class _Run:
                 continue
             old = self.inventories.get(bundle.name)
             new = inventories.after_sync(bundle, self.reports[bundle.name], old)
-            if inventories.changed(old, new):
+            if inventories.changed(old, new, drift=bundle.drift):
                 writes.append(new)
         done = [r for r in self.removed if r.state is BundleState.REMOVED]
         if not writes and not done:

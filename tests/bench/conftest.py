@@ -1,1 +1,2 @@
-"""The benchmark harness itself; each benchmark's quick run is tested in its feature folder."""
+"""The benchmarks' own parts, and the fleet-scale benchmarks, which span every feature (a
+feature's own benchmark is tested in that feature's folder)."""

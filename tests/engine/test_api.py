@@ -9,6 +9,7 @@ import aiohttp
 from prometheus_client import CollectorRegistry
 
 from fleet.api import probing, serving, webhooks
+from fleet.structs.fleetview import ClusterState
 from fleet.structs.history import SyncTrigger
 from fleet.structs.settings import ApiSettings, Secret, WebhookSettings
 from tests.api import contract, fakes
@@ -30,7 +31,13 @@ async def test_every_endpoint_over_a_real_controller(tmp_path: Path) -> None:
                 "spec": {"replicas": 7},
             }
             assert await other.apply("sim-000", scaled) in (200, 201)
-        await run.until(lambda: bool(run.view("sim-000").drift))
+        # Ready again after the sync the drift started (the rollout of the revert done).
+        await run.until(
+            lambda: (
+                run.view("sim-000").trigger is SyncTrigger.DRIFT
+                and run.view("sim-000").state is ClusterState.READY
+            )
+        )
         await run.converged()
 
         settings = ApiSettings(listen="127.0.0.1:0", token=Secret(TOKEN))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fleet.sim import faults
 from fleet.structs.fleetview import ClusterState
 from fleet.structs.settings import EngineSettings
 from tests.clients import support
@@ -54,3 +55,17 @@ async def test_an_in_sync_fleet_makes_no_write_and_no_list(tmp_path: Path) -> No
         for name in run.names:
             counted = run.sim.counters(name)
             assert (counted.writes, counted["list"]) == (0, 0), (name, counted)
+
+
+async def test_a_rollout_done_during_its_own_sync_is_seen_at_once(tmp_path: Path) -> None:
+    """Each request takes 0.1 s and a rollout 0.05 s, so the Deployment reports done while
+    its sync is still recording inventories; that event must bring the cluster to ready
+    then, not one `health_interval` (here 60 s) later."""
+    engine = EngineSettings(establish_timeout=10.0, health_interval=60.0)
+    async with harness.running(
+        tmp_path, files=apps.web(), clusters=1, engine=engine,
+        rollout_delay=0.05, faults=faults.Faults(latency=0.1),
+    ) as run:  # fmt: skip
+        await run.until(
+            lambda: all(run.view(n).state is ClusterState.READY for n in run.names), within=20
+        )

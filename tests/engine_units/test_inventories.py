@@ -11,6 +11,7 @@ import pytest
 
 from fleet.engine import inventories
 from fleet.engine.inventories import Entry, Inventory
+from fleet.planning.specs import Drift
 from fleet.structs.objects import BundleName, GroupVersionKind, ObjectKey
 from tests.engine_units.conftest import FakeCache
 
@@ -149,17 +150,27 @@ def test_read_all_finds_the_inventories_in_their_namespace(
 
 def test_changed() -> None:
     same = Inventory(BundleName("shop"), frozenset({WIDGET, CONFIG, DEPLOYMENT}), INVENTORY.digest)
-    assert inventories.changed(None, INVENTORY)
-    assert not inventories.changed(same, INVENTORY)
+    correct = Drift.CORRECT
+    assert inventories.changed(None, INVENTORY, drift=correct)
+    assert not inventories.changed(same, INVENTORY, drift=correct)
     assert inventories.changed(
-        Inventory(BundleName("shop"), frozenset({CONFIG}), INVENTORY.digest), INVENTORY
-    )
-    assert inventories.changed(Inventory(BundleName("shop"), INVENTORY.entries, ""), INVENTORY)
+        Inventory(BundleName("shop"), frozenset({CONFIG}), INVENTORY.digest), INVENTORY,
+        drift=correct,
+    )  # fmt: skip
     moved = Entry(DEPLOYMENT.key, "apps/v2")
     assert inventories.changed(
         Inventory(BundleName("shop"), frozenset({moved, CONFIG, WIDGET}), INVENTORY.digest),
         INVENTORY,
+        drift=correct,
     )
+
+
+def test_a_new_digest_is_written_for_an_observe_only_bundle_only() -> None:
+    """Only an observe-only bundle reads the digest back; for the others a commit that
+    changes values must not cost an inventory write per bundle."""
+    older = Inventory(BundleName("shop"), INVENTORY.entries, "sha256:older")
+    assert inventories.changed(older, INVENTORY, drift=Drift.OBSERVE)
+    assert not inventories.changed(older, INVENTORY, drift=Drift.CORRECT)
 
 
 def test_kinds_are_what_must_be_watched_to_prune() -> None:

@@ -1,0 +1,23 @@
+"""The rig's arithmetic and tables."""
+
+from __future__ import annotations
+
+from benchmarks import harness
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    values = [float(n) for n in range(1, 101)]
+    assert harness.percentile(values, 0.5) == 50.0
+    assert harness.percentile(values, 0.99) == 99.0
+    assert harness.percentile([3.0], 0.99) == 3.0
+
+
+def test_requests_are_summed_over_clusters_without_zeros() -> None:
+    counters = {"a": {"apply": 2, "list": 0, "writes": 2}, "b": {"apply": 1, "watch": 3}}
+    assert harness.requests_by_verb(counters) == {"apply": 3, "watch": 3, "writes": 2}
+
+
+def test_tables_align_figures_right() -> None:
+    assert harness.table(["what", "n"], [["x", "1"]]).splitlines() == [
+        "| what | n |", "| --- | ---: |", "| x | 1 |",
+    ]  # fmt: skip
