@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 
-.PHONY: demo test check lint types contracts pytest bench clean
+.PHONY: demo test check lint types contracts pytest bench bench-quick clean
 
 $(READY): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,8 +33,14 @@ contracts: $(READY)
 pytest: $(READY)
 	$(BIN)/pytest
 
+# The full figures (rewrites docs/benchmarks.md and docs/simulator.md; about an hour);
+# `make bench BENCH_ARGS=fanout` runs one script.
 bench: $(READY)
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+# Every benchmark's smoke run, in a few minutes; the docs are left alone.
+bench-quick: $(READY)
+	$(BIN)/python -m benchmarks --quick
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache

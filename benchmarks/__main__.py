@@ -2,6 +2,7 @@
 
     python -m benchmarks --list              the scripts, with the first line of each docstring
     python -m benchmarks                     every script with its defaults (what `make bench` does)
+    python -m benchmarks --quick             every script's smoke run (`make bench-quick`; no docs)
     python -m benchmarks simulator --quick   one script, with its own arguments
 
 A script is any module of this package with a `main(argv) -> int` function, so a new
@@ -42,7 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name, module in sorted(available.items()):
             print(f"{name:20} {_summary(module)}")
         return 0
-    if args:
+    if args not in ([], ["--quick"]) and args[0].startswith("-"):
+        print(f"unknown option {args[0]!r}; try --list", file=sys.stderr)
+        return 2
+    if args and args != ["--quick"]:
         name, rest = args[0], args[1:]
         if name not in available:
             print(f"no benchmark {name!r}; try --list", file=sys.stderr)
@@ -52,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     status = 0
     for name, module in sorted(available.items()):
         print(f"## {name}", flush=True)
-        status = max(status, module.main([]))
+        status = max(status, module.main(list(args)))
     return status
 
 

@@ -306,8 +306,10 @@ def seconds(value: float) -> str:
 
 
 def header(command: str) -> str:
-    """The line above a table: the command that made it and the machine it ran on."""
-    return f"`{command}`; {reporting.machine()}."
+    """The line above a table: the command that made it, the machine it ran on and the
+    versions of what ran."""
+    versions = reporting.versions("aiohttp", "kubernetes_asyncio")
+    return f"`{command}`; {reporting.machine()}; {versions}."
 
 
 def table(head: Sequence[str], rows: Sequence[Sequence[str]], *, right: int = 1) -> str:

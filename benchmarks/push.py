@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -96,6 +98,14 @@ async def measure(clusters: int, workdir: Path) -> dict[str, float]:
             "fleet": rollout.total}  # fmt: skip
 
 
+def kubectl_version() -> str:
+    answer = subprocess.run(
+        ["kubectl", "version", "--client", "-o", "json"], capture_output=True, text=True,
+        check=True, timeout=30,
+    )  # fmt: skip
+    return str(json.loads(answer.stdout)["clientVersion"]["gitVersion"])
+
+
 def report(figures: dict[str, float], command: str) -> str:
     fleet = figures["fleet"]
     rows = [
@@ -114,7 +124,7 @@ def report(figures: dict[str, float], command: str) -> str:
         [
             harness.header(command),
             f"The same change ({WORKLOAD.per_cluster} objects per cluster) to "
-            f"{figures['clusters']:.0f} clusters, on one simulator",
+            f"{figures['clusters']:.0f} clusters, on one simulator (kubectl {kubectl_version()})",
             harness.table(["how", "total", "per cluster", "time"], rows),
         ]
     )

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
+from importlib import metadata
 from pathlib import Path
+
+import fleet
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 BENCHMARKS_PAGE = DOCS / "benchmarks.md"
@@ -27,6 +31,20 @@ def machine() -> str:
         f"{os.cpu_count()} cores, {memory_kib / 1024 / 1024:.1f} GiB RAM, "
         f"Python {platform.python_version()}, {platform.system()} {platform.machine()}"
     )
+
+
+def versions(*packages: str) -> str:
+    """fleet's version and commit, and the versions of ``packages``, for a figure's line."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=DOCS.parent, capture_output=True,
+            text=True, check=True, timeout=10,
+        ).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        commit = "no git"
+    found = [f"fleet {fleet.__version__} ({commit})"]
+    found += [f"{name} {metadata.version(name)}" for name in packages]
+    return ", ".join(found)
 
 
 def rss_mib(pid: int) -> float:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from fleet.engine.reports import BundleReport, BundleState
@@ -115,13 +115,32 @@ def manifest(inventory: Inventory, *, namespace: str) -> Manifest:
     }
 
 
-def read_all(cache: ObjectCache, *, namespace: str) -> dict[BundleName, Inventory]:
-    """Every bundle's inventory found in a cluster's cache, by bundle."""
+def read_all(
+    cache: ObjectCache,
+    *,
+    namespace: str,
+    live: Callable[[ObjectKey], Manifest | None] | None = None,
+    bundles: Iterable[BundleName] = (),
+) -> dict[BundleName, Inventory]:
+    """Every bundle's inventory in a cluster, by bundle.
+
+    ``live`` (a `LiveView`'s ``get``) trusts fleet's own writes over a cache that has
+    not caught up yet: a sync that follows another at once then reads the inventories
+    that one wrote -- ``bundles``' too, if they are too new for the cache -- and does not
+    write them again.
+    """
+    read = live or cache.get
+    keys = {
+        ObjectKey.from_manifest(obj)
+        for obj in cache.by_kind("", "ConfigMap")
+        if (obj.get("metadata") or {}).get("namespace") == namespace
+    }
+    keys.update(key_of(bundle, namespace=namespace) for bundle in bundles)
     found: dict[BundleName, Inventory] = {}
-    for obj in cache.by_kind("", "ConfigMap"):
-        metadata = obj.get("metadata") or {}
-        labels = metadata.get("labels") or {}
-        if metadata.get("namespace") != namespace or labels.get(INVENTORY_LABEL) != "true":
+    for key in sorted(keys):
+        obj = read(key)
+        labels = ((obj or {}).get("metadata") or {}).get("labels") or {}
+        if obj is None or labels.get(INVENTORY_LABEL) != "true":
             continue
         inventory = parse(obj)
         if inventory is not None:

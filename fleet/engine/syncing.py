@@ -185,7 +185,10 @@ class _Run:
                     cluster=self.client.name,
                 ) from None
             self.inventories = inventories.read_all(
-                cache, namespace=self.settings.inventory_namespace
+                cache,
+                namespace=self.settings.inventory_namespace,
+                live=self.live.get,
+                bundles=[bundle.name for bundle in self.desired.bundles],
             )
             missing = {
                 (gvk.group, gvk.kind): gvk

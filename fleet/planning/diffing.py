@@ -120,12 +120,24 @@ def drifted(
     A change that leaves fleet's fields alone (a status update, another manager's own
     field) and a change towards the desired state (fleet's own apply) are not drift.
     """
+    if _same_where_compared(old, new):
+        # Most events are status updates: two equality checks instead of a diff.
+        return ()
     changed = [
         path
         for path in difference_paths(desired, new, field_manager)
         if lookup(old, path) != lookup(new, path)
     ]
     return tuple(sorted({format_path(path) for path in changed}))
+
+
+def _same_where_compared(old: Manifest, new: Manifest) -> bool:
+    """Whether ``old`` and ``new`` agree on everything a diff of fleet's fields looks at."""
+    for key in (old.keys() | new.keys()) - _IGNORED_TOP - {"metadata"}:
+        if old.get(key) != new.get(key):
+            return False
+    before, after = old.get("metadata") or {}, new.get("metadata") or {}
+    return all(before.get(key) == after.get(key) for key in _METADATA_COMPARED)
 
 
 @dataclass(frozen=True, slots=True)

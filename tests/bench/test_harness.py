@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from benchmarks import __main__ as runner
 from benchmarks import harness
 
 
@@ -21,3 +24,8 @@ def test_tables_align_figures_right() -> None:
     assert harness.table(["what", "n"], [["x", "1"]]).splitlines() == [
         "| what | n |", "| --- | ---: |", "| x | 1 |",
     ]  # fmt: skip
+
+
+def test_the_runner_refuses_an_unknown_option(capsys: pytest.CaptureFixture[str]) -> None:
+    assert runner.main(["--fast"]) == 2
+    assert "unknown option '--fast'" in capsys.readouterr().err

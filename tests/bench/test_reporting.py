@@ -30,3 +30,9 @@ def test_machine_line_names_cores_memory_and_python() -> None:
     line = reporting.machine()
     assert " cores, " in line
     assert " GiB RAM, Python 3." in line
+
+
+def test_versions_name_fleet_its_commit_and_each_package() -> None:
+    line = reporting.versions("aiohttp")
+    assert line.startswith("fleet 0.")
+    assert ", aiohttp " in line

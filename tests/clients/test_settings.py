@@ -12,7 +12,7 @@ from fleet.structs.settings import ClientSettings
 
 def test_defaults() -> None:
     settings = ClientSettings()
-    assert (settings.qps, settings.burst, settings.request_timeout) == (20.0, 50, 30.0)
+    assert (settings.qps, settings.burst, settings.request_timeout) == (50.0, 100, 30.0)
     assert (settings.watch_timeout_min, settings.watch_timeout_max) == (300.0, 600.0)
     assert (settings.reconnect_initial, settings.reconnect_max) == (0.8, 30.0)
     assert settings.managed_selector == "app.kubernetes.io/managed-by=fleet"

@@ -200,3 +200,20 @@ def test_an_inventory_shows_its_bundle_size_and_digest() -> None:
     assert repr(INVENTORY) == "Inventory(shop, 3 objects, sha256:aaaaaaaaaaaa)"
     assert DEPLOYMENT.gvk == GroupVersionKind("apps", "v1", "Deployment")
     assert INVENTORY.keys == {DEPLOYMENT.key, CONFIG.key, WIDGET.key}
+
+
+def test_fleets_own_writes_count_before_the_cache_has_them() -> None:
+    """A sync right after another reads the inventories that one wrote (through the live
+    view), so it does not write them again; one it deleted is gone."""
+    cache = FakeCache()
+    stale = Inventory(BundleName("web"), frozenset({CONFIG}), "sha256:old")
+    cache.put(inventories.manifest(stale, namespace=NAMESPACE))
+    written = {
+        inventories.key_of("shop", namespace=NAMESPACE): inventories.manifest(
+            INVENTORY, namespace=NAMESPACE
+        ),
+    }
+    found = inventories.read_all(
+        cache, namespace=NAMESPACE, live=written.get, bundles=[BundleName("shop")]
+    )
+    assert found == {"shop": INVENTORY}
