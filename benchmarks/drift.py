@@ -137,11 +137,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     clusters, changes = (3, 6) if args.quick else (args.clusters, args.changes)
     with tempfile.TemporaryDirectory(prefix="fleet-drift-") as scratch:
         figures = asyncio.run(measure(clusters, changes, args.rate, Path(scratch)))
-    command = "python -m benchmarks drift" + ("" if argv is None else " " + " ".join(argv))
-    text = report(figures, args.rate, command.strip())
-    print(text)
-    if not args.quick:
-        reporting.rewrite_section(reporting.BENCHMARKS_PAGE, "drift", text)
+    command = harness.command("drift", argv)
+    text = report(figures, args.rate, command)
+    reporting.publish("drift", text, quick=args.quick)
     return 0
 
 

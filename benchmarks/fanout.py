@@ -146,11 +146,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = [3] if args.quick else [int(n) for n in args.clusters.split(",")]
     idle = 2.0 if args.quick else args.idle
-    command = "python -m benchmarks fanout" + ("" if argv is None else " " + " ".join(argv))
-    text = report(asyncio.run(run(sizes, idle)), command.strip())
-    print(text)
-    if not args.quick:
-        reporting.rewrite_section(reporting.BENCHMARKS_PAGE, "fanout", text)
+    command = harness.command("fanout", argv)
+    text = report(asyncio.run(run(sizes, idle)), command)
+    reporting.publish("fanout", text, quick=args.quick)
     return 0
 
 

@@ -305,6 +305,11 @@ def seconds(value: float) -> str:
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
 
 
+def command(script: str, argv: Sequence[str] | None) -> str:
+    """The command line that ran ``script`` with ``argv`` (None: from the shell)."""
+    return " ".join(["python -m benchmarks", script, *(sys.argv[1:] if argv is None else argv)])
+
+
 def header(command: str) -> str:
     """The line above a table: the command that made it, the machine it ran on and the
     versions of what ran."""

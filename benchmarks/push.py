@@ -137,11 +137,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="fleet-push-") as scratch:
         figures = asyncio.run(measure(2 if args.quick else args.clusters, Path(scratch)))
-    command = "python -m benchmarks push" + ("" if argv is None else " " + " ".join(argv))
-    text = report(figures, command.strip())
-    print(text)
-    if not args.quick:
-        reporting.rewrite_section(reporting.BENCHMARKS_PAGE, "push", text)
+    command = harness.command("push", argv)
+    text = report(figures, command)
+    reporting.publish("push", text, quick=args.quick)
     return 0
 
 

@@ -72,3 +72,10 @@ def rewrite_section(page: Path, script: str, text: str) -> None:
         page.write_text(head + section + rest.split(end, 1)[1])
     else:
         page.write_text(current.rstrip("\n") + "\n\n" + section + "\n")
+
+
+def publish(script: str, text: str, *, quick: bool) -> None:
+    """Print ``text``; a full run (not ``quick``) also puts it on the benchmarks page."""
+    print(text)
+    if not quick:
+        rewrite_section(BENCHMARKS_PAGE, script, text)

@@ -34,7 +34,7 @@ from typing import Any
 import aiohttp
 import yaml
 
-from benchmarks import reporting
+from benchmarks import reporting, workloads
 
 DOC = reporting.DOCS / "simulator.md"
 NAMESPACE = "bench"
@@ -65,26 +65,10 @@ def objects(count: int) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _manifest(kind: str, name: str) -> tuple[str, dict[str, Any]]:
-    metadata = {"name": name, "namespace": NAMESPACE, "labels": {"app": name, "bench": "yes"}}
-    base = f"/api/v1/namespaces/{NAMESPACE}"
-    if kind == "Deployment":
-        container = {"name": "main", "image": f"registry.example.com/{name}:1.0",
-                     "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}}}  # fmt: skip
-        spec = {"replicas": 2, "selector": {"matchLabels": {"app": name}},
-                "template": {"metadata": {"labels": {"app": name}},
-                             "spec": {"containers": [container]}}}  # fmt: skip
-        workload = {"apiVersion": "apps/v1", "kind": kind, "metadata": metadata, "spec": spec}
-        return f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/{name}", workload
-    plural = {"ConfigMap": "configmaps", "Service": "services", "Secret": "secrets",
-              "ServiceAccount": "serviceaccounts"}[kind]  # fmt: skip
-    body: dict[str, Any] = {"apiVersion": "v1", "kind": kind, "metadata": metadata}
-    if kind == "ConfigMap":
-        body["data"] = {f"key{i}": f"value {i} of {name}" for i in range(5)}
-    elif kind == "Service":
-        body["spec"] = {"selector": {"app": name}, "ports": [{"port": 80, "targetPort": 8080}]}
-    elif kind == "Secret":
-        body["stringData"] = {"password": f"not-a-secret-{name}"}
-    return f"{base}/{plural}/{name}", body
+    body = workloads.manifest(kind, name, NAMESPACE, "1.0")
+    body["metadata"]["labels"]["bench"] = "yes"
+    group = "/apis/apps/v1" if kind == "Deployment" else "/api/v1"
+    return f"{group}/namespaces/{NAMESPACE}/{kind.lower()}s/{name}", body
 
 
 def targets(out: Path) -> list[Target]:

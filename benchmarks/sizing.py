@@ -133,11 +133,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks sizing", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small shapes; docs untouched")
     args = parser.parse_args(argv)
-    command = "python -m benchmarks sizing" + (" --quick" if args.quick else "")
+    command = harness.command("sizing", argv)
     text = report(asyncio.run(run(QUICK if args.quick else FULL)), command)
-    print(text)
-    if not args.quick:
-        reporting.rewrite_section(reporting.BENCHMARKS_PAGE, "sizing", text)
+    reporting.publish("sizing", text, quick=args.quick)
     return 0
 
 

@@ -78,11 +78,13 @@ class Workload:
     def _bundle(self, namespace: str, version: str) -> list[dict[str, Any]]:
         made = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}]
         for index, kind in zip(range(self.objects - 1), itertools.cycle(KINDS), strict=False):
-            made.append(_manifest(kind, f"{kind.lower()}-{index}", namespace, version))
+            made.append(manifest(kind, f"{kind.lower()}-{index}", namespace, version))
         return made
 
 
-def _manifest(kind: str, name: str, namespace: str, version: str) -> dict[str, Any]:
+def manifest(kind: str, name: str, namespace: str, version: str) -> dict[str, Any]:
+    """One object of ``kind`` as an application has it (a Deployment at image tag
+    ``version``); for the simulator's benchmark too."""
     metadata = {"name": name, "namespace": namespace, "labels": {"app": name}}
     body: dict[str, Any] = {"apiVersion": "v1", "kind": kind, "metadata": metadata}
     if kind == "Deployment":

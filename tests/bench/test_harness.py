@@ -29,3 +29,8 @@ def test_tables_align_figures_right() -> None:
 def test_the_runner_refuses_an_unknown_option(capsys: pytest.CaptureFixture[str]) -> None:
     assert runner.main(["--fast"]) == 2
     assert "unknown option '--fast'" in capsys.readouterr().err
+
+
+def test_the_command_line_is_the_one_that_ran() -> None:
+    assert harness.command("drift", ["--quick"]) == "python -m benchmarks drift --quick"
+    assert harness.command("push", []) == "python -m benchmarks push"
