@@ -28,7 +28,6 @@ from pathlib import Path
 import aiohttp
 
 from benchmarks import harness, reporting, simulator, workloads
-from fleet.sources import publishing
 
 WORKLOAD = workloads.Workload(bundles=2, objects=10)
 NAMESPACE = WORKLOAD.names()[0]
@@ -71,34 +70,32 @@ async def revert_time(
 
 
 async def measure(clusters: int, changes: int, rate: float, workdir: Path) -> dict[str, float]:
-    async with harness.simulator(workdir, clusters) as sim:
-        origin = workdir / "fleet.git"
-        revision = publishing.publish_files(origin, files=WORKLOAD.files("1.0"), message="v1")
-        started = time.time()
-        async with harness.controller(workdir, origin=origin, inventory=sim.inventory) as fleet:
-            await harness.converged(fleet, revision, since=started, within=120 + clusters)
-            targets = simulator.targets(sim.out)
-            connector = aiohttp.TCPConnector(limit=0)
-            async with (
-                aiohttp.ClientSession(connector=connector, timeout=harness.TIMEOUT) as session,
-                asyncio.TaskGroup() as group,
-            ):
-                tasks = []
-                for index in range(changes):
-                    target = targets[index % len(targets)]
-                    tasks.append(group.create_task(revert_time(session, target, index)))
-                    await asyncio.sleep(1 / rate)
-            times = [task.result() for task in tasks]
-            records = await fleet.get("/api/v1/drift", {"limit": "1000"})
-            named = [r for r in records["items"] if r["field_manager"] == MANAGER]
-            return {
-                "changes": changes,
-                "clusters": clusters,
-                "p50": harness.percentile(times, 0.5),
-                "p99": harness.percentile(times, 0.99),
-                "max": max(times),
-                "recorded": len(named),
-            }
+    async with (
+        harness.simulator(workdir, clusters) as sim,
+        harness.managing(workdir, sim, WORKLOAD, within=120 + clusters) as (fleet, _),
+    ):
+        targets = simulator.targets(sim.out)
+        connector = aiohttp.TCPConnector(limit=0)
+        async with (
+            aiohttp.ClientSession(connector=connector, timeout=harness.TIMEOUT) as session,
+            asyncio.TaskGroup() as group,
+        ):
+            tasks = []
+            for index in range(changes):
+                target = targets[index % len(targets)]
+                tasks.append(group.create_task(revert_time(session, target, index)))
+                await asyncio.sleep(1 / rate)
+        times = [task.result() for task in tasks]
+        records = await fleet.get("/api/v1/drift", {"limit": "1000"})
+        named = [r for r in records["items"] if r["field_manager"] == MANAGER]
+        return {
+            "changes": changes,
+            "clusters": clusters,
+            "p50": harness.percentile(times, 0.5),
+            "p99": harness.percentile(times, 0.99),
+            "max": max(times),
+            "recorded": len(named),
+        }
 
 
 def report(figures: dict[str, float], rate: float, command: str) -> str:

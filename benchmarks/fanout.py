@@ -23,12 +23,10 @@ import asyncio
 import dataclasses
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks import harness, reporting, workloads
-from fleet.sources import publishing
 
 WORKLOAD = workloads.Workload(bundles=2, objects=10)
 READS = ("get", "list", "watch", "discovery")
@@ -50,40 +48,31 @@ class Figures:
 
 
 async def measure(clusters: int, *, idle: float, workdir: Path) -> Figures:
-    async with harness.simulator(workdir, clusters) as sim:
-        origin = workdir / "fleet.git"
-        first = publishing.publish_files(origin, files=WORKLOAD.files("1.0"), message="v1.0")
-        started = time.time()
-        async with harness.controller(workdir, origin=origin, inventory=sim.inventory) as fleet:
-            timeout = 120 + clusters
-            initial = await harness.converged(fleet, first, since=started, within=timeout)
-            await sim.reset_counters()
-            second = publishing.publish_files(origin, files=WORKLOAD.files("1.1"), message="v1.1")
-            async with (
-                harness.Sampler(fleet.pid) as rollout_use,
-                harness.Sampler(sim.pid) as served,
-            ):
-                pushed = time.time()
-                await fleet.trigger()
-                rollout = await harness.converged(fleet, second, since=pushed, within=timeout)
-            requests = harness.requests_by_verb(await sim.counters())
-            await sim.reset_counters()
-            async with harness.Sampler(fleet.pid) as idle_use:
-                await asyncio.sleep(idle)
-            idle_requests = harness.requests_by_verb(await sim.counters())
-            return Figures(
-                clusters=clusters,
-                first_sync=initial.total,
-                rollout=rollout,
-                requests=requests,
-                rollout_cpu=rollout_use.cpu_seconds,
-                rollout_peak_mib=rollout_use.peak_mib,
-                rollout_sim_cpu=served.cpu_seconds,
-                idle_seconds=idle,
-                idle_cpu_percent=idle_use.cpu_percent,
-                idle_requests=idle_requests,
-                idle_rss_mib=reporting.rss_mib(fleet.pid),
-            )
+    async with (
+        harness.simulator(workdir, clusters) as sim,
+        harness.managing(workdir, sim, WORKLOAD, within=120 + clusters) as (fleet, initial),
+    ):
+        await sim.reset_counters()
+        async with harness.Sampler(fleet.pid) as rollout_use, harness.Sampler(sim.pid) as served:
+            rollout = await harness.release(fleet, WORKLOAD, "1.1", within=120 + clusters)
+        requests = harness.requests_by_verb(await sim.counters())
+        await sim.reset_counters()
+        async with harness.Sampler(fleet.pid) as idle_use:
+            await asyncio.sleep(idle)
+        idle_requests = harness.requests_by_verb(await sim.counters())
+        return Figures(
+            clusters=clusters,
+            first_sync=initial.total,
+            rollout=rollout,
+            requests=requests,
+            rollout_cpu=rollout_use.cpu_seconds,
+            rollout_peak_mib=rollout_use.peak_mib,
+            rollout_sim_cpu=served.cpu_seconds,
+            idle_seconds=idle,
+            idle_cpu_percent=idle_use.cpu_percent,
+            idle_requests=idle_requests,
+            idle_rss_mib=reporting.rss_mib(fleet.pid),
+        )
 
 
 def report(figures: Sequence[Figures], command: str) -> str:

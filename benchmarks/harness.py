@@ -32,7 +32,8 @@ from typing import Any
 
 import aiohttp
 
-from benchmarks import reporting
+from benchmarks import reporting, workloads
+from fleet.sources import publishing
 
 TIMEOUT = aiohttp.ClientTimeout(total=120)
 POLL = 1.0
@@ -246,6 +247,40 @@ async def converged(
         if time.monotonic() > deadline:
             raise BenchmarkError(f"{revision[:12]} not converged within {within:g} s")
         await asyncio.sleep(POLL)
+
+
+@contextlib.asynccontextmanager
+async def managing(
+    workdir: Path,
+    sim: Simulator,
+    workload: workloads.Workload,
+    *,
+    within: float,
+    inventory: Path | None = None,
+    options: Sequence[str] = (),
+) -> AsyncIterator[tuple[Controller, Convergence]]:
+    """A new repository holding ``workload`` at version 1.0, and `fleet run` keeping
+    ``sim``'s clusters (or ``inventory``'s) in it; yields once they converged, with the
+    time that took from fleet's start."""
+    origin = workdir / "fleet.git"
+    first = publishing.publish_files(origin, files=workload.files("1.0"), message="1.0")
+    started = time.time()
+    async with controller(
+        workdir, origin=origin, inventory=inventory or sim.inventory, options=options
+    ) as fleet:
+        yield fleet, await converged(fleet, first, since=started, within=within)
+
+
+async def release(
+    fleet: Controller, workload: workloads.Workload, version: str, *, within: float
+) -> Convergence:
+    """Commit ``workload`` at ``version``, send the push webhook, wait until converged."""
+    revision = publishing.publish_files(
+        fleet.origin, files=workload.files(version), message=version
+    )
+    pushed = time.time()
+    await fleet.trigger()
+    return await converged(fleet, revision, since=pushed, within=within)
 
 
 def _seconds(stamp: str) -> float:

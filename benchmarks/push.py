@@ -31,7 +31,6 @@ from pathlib import Path
 import yaml
 
 from benchmarks import harness, reporting, workloads
-from fleet.sources import publishing
 
 WORKLOAD = workloads.Workload(bundles=2, objects=10)
 PARALLEL = 8
@@ -80,20 +79,17 @@ def manifests_file(workdir: Path, version: str) -> Path:
 
 
 async def measure(clusters: int, workdir: Path) -> dict[str, float]:
+    within = 120 + clusters
     async with harness.simulator(workdir, 2 * clusters, tls=True) as sim:
         kubeconfigs, inventory = split_inventory(sim.out, clusters)
-        origin = workdir / "fleet.git"
-        first = publishing.publish_files(origin, files=WORKLOAD.files("1.0"), message="v1.0")
-        started = time.time()
-        async with harness.controller(workdir, origin=origin, inventory=inventory) as fleet:
+        async with harness.managing(workdir, sim, WORKLOAD, inventory=inventory, within=within) as (
+            fleet,
+            _,
+        ):
             await pipeline(kubeconfigs, manifests_file(workdir, "1.0"), at_once=PARALLEL)
-            await harness.converged(fleet, first, since=started, within=120 + clusters)
             one_by_one = await pipeline(kubeconfigs, manifests_file(workdir, "1.1"), at_once=1)
             parallel = await pipeline(kubeconfigs, manifests_file(workdir, "1.2"), at_once=PARALLEL)
-            second = publishing.publish_files(origin, files=WORKLOAD.files("1.1"), message="v1.1")
-            pushed = time.time()
-            await fleet.trigger()
-            rollout = await harness.converged(fleet, second, since=pushed, within=120 + clusters)
+            rollout = await harness.release(fleet, WORKLOAD, "1.1", within=within)
     return {"clusters": clusters, "one_by_one": one_by_one, "parallel": parallel,
             "fleet": rollout.total}  # fmt: skip
 

@@ -229,8 +229,9 @@ class _Run:
         verified = self.owner.verified
         memo = verified.get(desired.key)
         if version and memo is not None and memo[0] == version and memo[1] == desired.manifest:
-            # Keep the current revision's manifest, so the old one can be freed.
-            verified[desired.key] = (version, desired.manifest)
+            if memo[1] is not desired.manifest:
+                # An equal manifest of a new revision: hold it, so the old one is freed.
+                verified[desired.key] = (version, desired.manifest)
             return ()
         fields = diffing.differences(
             desired.manifest, live, field_manager=self.settings.field_manager
