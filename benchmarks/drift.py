@@ -126,9 +126,9 @@ def report(figures: dict[str, float], rate: float, command: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks drift", description=__doc__)
-    parser.add_argument("--clusters", type=int, default=100)
-    parser.add_argument("--changes", type=int, default=100)
-    parser.add_argument("--rate", type=float, default=20.0, help="edits per second")
+    parser.add_argument("--clusters", type=harness.positive(int), default=100)
+    parser.add_argument("--changes", type=harness.positive(int), default=100)
+    parser.add_argument("--rate", type=harness.positive(float), default=20.0, help="edits a second")
     parser.add_argument("--quick", action="store_true", help="6 edits, 3 clusters; docs untouched")
     args = parser.parse_args(argv)
     clusters, changes = (3, 6) if args.quick else (args.clusters, args.changes)

@@ -127,13 +127,30 @@ async def run(sizes: Sequence[int], idle: float) -> list[Figures]:
     return found
 
 
+def sizes_of(text: str) -> list[int]:
+    """``10,100,1000`` as cluster counts; argparse turns the error into a usage line."""
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected counts like 10,100,1000, not {text!r}"
+        ) from None
+    if any(size < 1 for size in sizes):
+        raise argparse.ArgumentTypeError(f"every count must be at least 1, not {text!r}")
+    return sizes
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks fanout", description=__doc__)
-    parser.add_argument("--clusters", default="10,100,1000", help="sizes, comma-separated")
-    parser.add_argument("--idle", type=float, default=120.0, help="seconds left idle")
+    parser.add_argument(
+        "--clusters", type=sizes_of, default="10,100,1000", help="sizes, comma-separated"
+    )
+    parser.add_argument(
+        "--idle", type=harness.positive(float), default=120.0, help="seconds left idle"
+    )
     parser.add_argument("--quick", action="store_true", help="3 clusters; docs untouched")
     args = parser.parse_args(argv)
-    sizes = [3] if args.quick else [int(n) for n in args.clusters.split(",")]
+    sizes = [3] if args.quick else args.clusters
     idle = 2.0 if args.quick else args.idle
     command = harness.command("fanout", argv)
     text = report(asyncio.run(run(sizes, idle)), command)

@@ -128,7 +128,9 @@ def report(figures: dict[str, float], command: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks push", description=__doc__)
-    parser.add_argument("--clusters", type=int, default=100, help="clusters on each side")
+    parser.add_argument(
+        "--clusters", type=harness.positive(int), default=100, help="clusters on each side"
+    )
     parser.add_argument("--quick", action="store_true", help="2 clusters a side; docs untouched")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="fleet-push-") as scratch:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 
 from benchmarks import __main__ as runner
@@ -34,3 +36,12 @@ def test_the_runner_refuses_an_unknown_option(capsys: pytest.CaptureFixture[str]
 def test_the_command_line_is_the_one_that_ran() -> None:
     assert harness.command("drift", ["--quick"]) == "python -m benchmarks drift --quick"
     assert harness.command("push", []) == "python -m benchmarks push"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"), [("0", "must be above 0, not '0'"), ("x", "expected a number, not 'x'")]
+)
+def test_counts_and_rates_must_be_positive_numbers(text: str, message: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match=message):
+        harness.positive(int)(text)
+    assert harness.positive(float)("0.5") == 0.5
