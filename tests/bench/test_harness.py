@@ -1,4 +1,4 @@
-"""The rig's arithmetic and tables."""
+"""The rig's arithmetic, tables and command line."""
 
 from __future__ import annotations
 
