@@ -59,5 +59,8 @@ async def serve(settings: Settings) -> int:
             await asyncio.wait([stopping, ended], return_when=asyncio.FIRST_COMPLETED)
             for waiter in (stopping, ended):
                 waiter.cancel()
+            # Before the drain starts: a waiter still pending when the loop closes is
+            # "destroyed but pending", and one that failed would lose its exception.
+            await asyncio.wait([stopping, ended])
     logger.info("fleet stopped")
     return 1 if fleet.lost_leadership else 0

@@ -177,6 +177,8 @@ async def _rollout(
                 return False
     finally:
         stopping.cancel()
+        # The demo goes on (or drains) after this: leave no waiter of ours behind.
+        await asyncio.wait([stopping])
 
 
 def _state_at(view: ClusterView, revision: Revision) -> str:

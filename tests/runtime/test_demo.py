@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
+from fleet.runtime import demo, signals
+from fleet.structs.fleetview import ClusterState, ClusterView
+from fleet.structs.objects import ClusterName, Revision
 from tests.runtime.conftest import EXAMPLE, fleet
 
 
@@ -29,3 +36,17 @@ async def test_the_demo_needs_a_fleet_repository(tmp_path: Path) -> None:
     assert ended.err.strip().startswith("fleet: error: ")
     assert "no fleet.yaml here" in ended.err
     assert "Traceback" not in ended.err
+
+
+async def test_a_rollout_leaves_no_waiter_pending() -> None:
+    revision = Revision("0" * 40)
+    views = [ClusterView(name=ClusterName("sim-000"), state=ClusterState.READY, revision=revision)]
+    converged: Any = SimpleNamespace(
+        controller=SimpleNamespace(board=SimpleNamespace(clusters=lambda: views)), url="-"
+    )
+    before = asyncio.all_tasks()
+    assert await demo._rollout(
+        converged, revision, show=demo._Printer(io.StringIO()), stop=signals.Stop(),
+        limit=60, what="first sync",
+    )  # fmt: skip
+    assert asyncio.all_tasks() == before

@@ -4,13 +4,20 @@ that leaves history whole; a second signal that ends it at once."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import socket
+from collections.abc import AsyncIterator
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
+from fleet.cli import run
+from fleet.runtime import running
 from fleet.sim import serving
+from fleet.structs.settings import Settings
 from tests.runtime.conftest import fleet, start
 from tests.support import database
 
@@ -90,3 +97,29 @@ async def test_sigterm_mid_rollout_stops_gracefully_and_history_is_whole(
         assert all(row["finished_at"] is not None and row["result"] for row in syncs)
         revisions = await db.count("revisions")
         assert revisions == 1
+
+
+async def test_serve_leaves_no_waiter_pending_when_fleet_drains(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # In-process, with a fleet that ends at once: what matters is the moment the drain
+    # starts, when `serve`'s own waiters must already be over.
+    pending: list[set[asyncio.Task[Any]]] = []
+
+    async def ended() -> None:
+        return None
+
+    @contextlib.asynccontextmanager
+    async def fake_running(settings: Settings, *, environ: object) -> AsyncIterator[Any]:
+        yield SimpleNamespace(
+            clusters=SimpleNamespace(request_reload=lambda: None),
+            url="http://127.0.0.1:0",
+            ended=ended,
+            lost_leadership=True,
+        )
+        current = asyncio.current_task()
+        pending.append({task for task in asyncio.all_tasks() if task is not current})
+
+    monkeypatch.setattr(running, "running", fake_running)
+    assert await run.serve(Settings()) == 1
+    assert pending == [set()]
