@@ -77,7 +77,12 @@ class KubeClient:
             name, access, settings=settings, clock=clock, rng=rng, metrics=metrics
         )
         client = cls(session, settings=settings, clock=clock, rng=rng, meter=session.meter)
-        await client.start()
+        try:
+            await client.start()
+        except BaseException:
+            # Cancelled while starting: nobody else holds the client to close it.
+            await client.close()
+            raise
         return client
 
     # -- lifetime --------------------------------------------------------------------

@@ -116,7 +116,19 @@ class ClusterRegistry:
                 await asyncio.wait([self._poller])
                 self._poller = None
             members, self._members = self._members, {}
-            await asyncio.gather(*(member.client.close() for member in members.values()))
+            # Every client is closed even if one fails to: one error must not leave the
+            # others' tasks and connections running.
+            results = await asyncio.gather(
+                *(member.client.close() for member in members.values()), return_exceptions=True
+            )
+            for name, result in zip(members, results, strict=True):
+                if isinstance(result, Exception):
+                    logger.error(
+                        "cluster %s: closing its client failed", name,
+                        exc_info=result, extra={"cluster": name},
+                    )  # fmt: skip
+                elif isinstance(result, BaseException):
+                    raise result
 
     # -- the ClusterSet protocol -------------------------------------------------------
 

@@ -249,3 +249,27 @@ def test_the_registry_and_its_parts_are_what_the_engine_expects() -> None:
         check(r, c, c.cache)
 
     assert callable(conform)
+
+
+async def test_a_client_that_fails_to_close_does_not_keep_the_others_open(
+    sim: serving.Simulator,
+    inventory: Path,
+    metrics: CollectorRegistry,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    write_inventory(inventory, [entry("sim-000"), entry("sim-001")])
+    closed: list[str] = []
+    close = KubeClient.close
+
+    async def close_or_fail(self: KubeClient) -> None:
+        await close(self)
+        closed.append(self.name)
+        if self.name == "sim-000":
+            raise RuntimeError("the session would not close")
+
+    monkeypatch.setattr(KubeClient, "close", close_or_fail)
+    async with registry.ClusterRegistry(support.settings(inventory), registry=metrics):
+        pass
+    assert sorted(closed) == ["sim-000", "sim-001"]
+    assert "cluster sim-000: closing its client failed" in caplog.text

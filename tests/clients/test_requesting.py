@@ -193,3 +193,24 @@ def test_a_status_body_becomes_an_api_error_and_anything_else_a_plain_one() -> N
         "BadGateway",
         "get of Y: HTTP 502 Bad Gateway",
     )
+
+
+async def test_a_client_cancelled_while_starting_leaves_nothing_running(
+    sim: serving.Simulator, inventory: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = KubeClient.start
+
+    async def cancelled_right_after(self: KubeClient) -> None:
+        await started(self)
+        raise asyncio.CancelledError  # as if the opener was cancelled just then
+
+    monkeypatch.setattr(KubeClient, "start", cancelled_right_after)
+    before = asyncio.all_tasks()
+    with pytest.raises(asyncio.CancelledError):
+        await KubeClient.open(
+            ClusterName("sim-000"), (await support.entry(inventory, "sim-000")).access,
+            settings=support.settings(inventory), metrics=ClientMetrics(CollectorRegistry()),
+            clock=FakeClock(), rng=random.Random(0),
+        )  # fmt: skip
+    left = [t for t in asyncio.all_tasks() - before if not t.done()]
+    assert left == []
